@@ -1,0 +1,63 @@
+"""Check a LoRA adapter GGUF against the loaded model before llama.cpp sees it.
+
+llama.cpp's own loader only logs a generic failure, so a teacher who picks
+an adapter trained for another model would get no useful message. We compare
+architecture, tensor names and shapes ourselves and say exactly what differs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import AdapterError, ModelError
+from engine.gguf_file import GGUFHeader, read_header
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    """An adapter file and the scale to apply it at (0 = off, 1 = as trained)."""
+
+    path: Path
+    scale: float = 1.0
+
+
+def validate_adapter(path: Path, model: GGUFHeader) -> GGUFHeader:
+    """Raise :class:`AdapterError` unless ``path`` is a LoRA that fits ``model``."""
+    path = Path(path)
+    try:
+        header = read_header(path, what="adapter")
+    except ModelError as exc:
+        raise AdapterError(str(exc)) from None
+    if header.file_type != "adapter" or header.metadata.get("adapter.type") != "lora":
+        raise AdapterError(f"{path.name} is not a LoRA adapter GGUF (general.type must be 'adapter')")
+    arch, model_arch = header.architecture, model.architecture
+    if arch != model_arch:
+        raise AdapterError(
+            f"{path.name} was made for architecture '{arch}' but the loaded model is "
+            f"'{model_arch}'; train the adapter on this model"
+        )
+    model_shapes = {t.name: t.shape for t in model.tensors}
+    pairs: dict[str, dict[str, tuple[int, ...]]] = {}
+    for t in header.tensors:
+        for suffix in (".lora_a", ".lora_b"):
+            if t.name.endswith(suffix):
+                pairs.setdefault(t.name[: -len(suffix)], {})[suffix] = t.shape
+    if not pairs:
+        raise AdapterError(f"{path.name} contains no lora_a/lora_b tensors")
+    for base, ab in sorted(pairs.items()):
+        if len(ab) != 2:
+            raise AdapterError(f"{path.name}: {base} has only one of lora_a/lora_b")
+        if base not in model_shapes:
+            raise AdapterError(
+                f"{path.name} targets tensor '{base}', which the loaded model does not have; "
+                f"it was made for a different model"
+            )
+        a, b = ab[".lora_a"], ab[".lora_b"]
+        target = model_shapes[base]
+        if len(a) != 2 or len(b) != 2 or a[0] != target[0] or b[1] != target[1] or a[1] != b[0]:
+            raise AdapterError(
+                f"{path.name}: {base} has LoRA shapes a={list(a)} b={list(b)} that do not fit "
+                f"the model's {list(target)}; it was made for a different model size"
+            )
+    return header

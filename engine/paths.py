@@ -1,0 +1,46 @@
+"""Where TA Lab keeps its data.
+
+Everything the app writes (database, adapters, caches) lives under one
+directory so that a classroom machine can be reset by deleting it, and tests
+can point it at a temporary directory with ``TALAB_HOME``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV_HOME = "TALAB_HOME"
+
+#: The repository's bundled data (course KBs, probe sets, personas).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+COURSE_KB_DIR = REPO_ROOT / "course_kb"
+
+
+def data_dir() -> Path:
+    """Return (and create) the data directory, honouring ``TALAB_HOME``."""
+    override = os.environ.get(ENV_HOME)
+    if override:
+        path = Path(override).expanduser()
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_data_dir("talab", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def db_path() -> Path:
+    return data_dir() / "talab.db"
+
+
+def adapters_dir() -> Path:
+    path = data_dir() / "adapters"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def cache_dir() -> Path:
+    path = data_dir() / "cache"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

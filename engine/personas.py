@@ -1,0 +1,151 @@
+"""Personas: the comparison columns, defined in YAML.
+
+A persona is a system-prompt template (or none) plus LoRA adapters at given
+scales plus sampling overrides. All personas share one loaded model, so a
+persona switch is an adapter swap. A persona whose adapter has not been
+trained yet is listed as unavailable, with the reason, instead of failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine import paths
+from engine.adapters import AdapterSpec
+from engine.errors import PersonaError
+from engine.kb import CourseKB, render_template
+from engine.runtime import SamplingParams
+from engine.yamlio import load_yaml, validate
+
+BUILTIN_FILE = paths.COURSE_KB_DIR / "personas.yaml"
+USER_FILE_NAME = "personas.yaml"
+
+
+class AdapterRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+    path: str | None = None
+    scale: float = Field(default=1.0, ge=-4.0, le=4.0)
+
+
+class SamplingOverrides(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    temperature: float | None = Field(default=None, ge=0.0, le=5.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
+    top_k: int | None = Field(default=None, ge=0)
+    min_p: float | None = Field(default=None, ge=0.0, le=1.0)
+    repeat_penalty: float | None = Field(default=None, gt=0.0)
+    max_tokens: int | None = Field(default=None, ge=1)
+
+
+class PersonaDef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str
+    role: str = ""
+    description: str = ""
+    system_prompt: str | None = None
+    adapters: list[AdapterRef] = Field(default_factory=list)
+    sampling: SamplingOverrides = Field(default_factory=SamplingOverrides)
+
+
+class PersonaFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    personas: list[PersonaDef] = Field(min_length=1)
+
+
+@dataclass
+class Persona:
+    """A persona resolved against a KB and the adapter directory."""
+
+    id: str
+    name: str
+    role: str
+    description: str
+    system_prompt: str | None
+    adapters: list[AdapterSpec] = field(default_factory=list)
+    sampling: dict[str, Any] = field(default_factory=dict)
+    unavailable_reason: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.unavailable_reason is None
+
+    def params(self, base: SamplingParams) -> SamplingParams:
+        """Persona overrides on top of the run's defaults."""
+        return SamplingParams(**{**base.as_dict(), **self.sampling})
+
+
+def adapter_path(ref: AdapterRef, base_dir: Path) -> Path:
+    if ref.path:
+        p = Path(ref.path).expanduser()
+        return p if p.is_absolute() else (base_dir / p)
+    return paths.adapters_dir() / f"{ref.name}.gguf"
+
+
+def load_persona_defs(extra_file: Path | None = None) -> list[PersonaDef]:
+    """Built-in personas, then the user's file in TALAB_HOME, then ``extra_file``; later ids win."""
+    files = [BUILTIN_FILE, paths.data_dir() / USER_FILE_NAME]
+    if extra_file is not None:
+        files.append(Path(extra_file))
+    merged: dict[str, PersonaDef] = {}
+    for file in files:
+        if file == paths.data_dir() / USER_FILE_NAME and not file.exists():
+            continue
+        data, lines = load_yaml(file, PersonaError)
+        for p in validate(PersonaFile, data, file, lines, PersonaError).personas:
+            merged[p.id] = p
+    return list(merged.values())
+
+
+def resolve(defn: PersonaDef, kb: CourseKB | None) -> Persona:
+    adapters: list[AdapterSpec] = []
+    reason = None
+    for ref in defn.adapters:
+        if not ref.name and not ref.path:
+            reason = "an adapter entry has neither name nor path"
+            continue
+        path = adapter_path(ref, BUILTIN_FILE.parent)
+        if not path.exists() and reason is None:
+            reason = (
+                f"adapter '{ref.name or ref.path}' has not been trained yet "
+                f"(expected at {path})"
+            )
+        adapters.append(AdapterSpec(path, ref.scale))
+    prompt = render_template(defn.system_prompt, kb) if defn.system_prompt else None
+    sampling = {k: v for k, v in defn.sampling.model_dump().items() if v is not None}
+    return Persona(
+        id=defn.id,
+        name=defn.name,
+        role=defn.role,
+        description=defn.description,
+        system_prompt=prompt,
+        adapters=adapters,
+        sampling=sampling,
+        unavailable_reason=reason,
+    )
+
+
+def load_personas(kb: CourseKB | None, extra_file: Path | None = None) -> dict[str, Persona]:
+    return {d.id: resolve(d, kb) for d in load_persona_defs(extra_file)}
+
+
+def select(personas: dict[str, Persona], wanted: list[str]) -> list[Persona]:
+    """Pick personas by id, failing clearly on unknown or unavailable ones."""
+    chosen = []
+    for pid in wanted:
+        if pid not in personas:
+            raise PersonaError(
+                f"Unknown persona '{pid}' (known: {', '.join(sorted(personas))})"
+            )
+        persona = personas[pid]
+        if not persona.available:
+            raise PersonaError(f"Persona '{pid}' is unavailable: {persona.unavailable_reason}")
+        chosen.append(persona)
+    if not chosen:
+        raise PersonaError("No persona selected")
+    return chosen

@@ -1,0 +1,316 @@
+"""The one in-process model.
+
+A :class:`Runtime` owns a single ``llama_cpp.Llama`` and must only be used
+from the thread that created it (the GUI gives it one worker thread; the CLI
+uses the main thread). Personas differ only in prompt and LoRA adapters, so
+switching persona is an adapter swap (microseconds), never a model reload.
+
+KV-cache safety: ``Llama`` reuses the longest matching token prefix between
+calls, but cached keys/values are only valid for the adapter set and scales
+they were computed under. Every adapter change therefore resets the cache.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.adapters import AdapterSpec, validate_adapter
+from engine.chat import ChatRenderer, Message, RenderedPrompt
+from engine.errors import AdapterError, Cancelled, ContextOverflowError, ModelError
+from engine.models import ModelInfo
+
+TokenCallback = Callable[[str], None]
+CancelCheck = Callable[[], bool]
+
+DEFAULT_N_CTX = 4096
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Everything that decides which tokens come out; stored with each answer."""
+
+    temperature: float = 0.0
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    max_tokens: int = 128
+    seed: int = 42
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Generation:
+    text: str
+    finish_reason: str  # "stop" | "length" | "cancelled"
+    prompt: str
+    prompt_tokens: int
+    completion_tokens: int
+    ttft_s: float
+    tokens_per_s: float
+    total_s: float
+
+
+def physical_cores() -> int:
+    """Count physical cores: llama.cpp is slower on hyper-threads, faster than on 1 thread."""
+    try:
+        pairs = set()
+        phys = core = None
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "physical id":
+                    phys = value.strip()
+                elif key == "core id":
+                    core = value.strip()
+                elif not key and phys is not None and core is not None:
+                    pairs.add((phys, core))
+                    phys = core = None
+        if phys is not None and core is not None:
+            pairs.add((phys, core))
+        if pairs:
+            return min(len(pairs), len(os.sched_getaffinity(0)))
+    except (OSError, AttributeError):
+        pass
+    return max(1, os.cpu_count() or 1)
+
+
+class Runtime:
+    """A loaded model plus its adapter state."""
+
+    def __init__(
+        self,
+        model: ModelInfo,
+        *,
+        n_ctx: int = DEFAULT_N_CTX,
+        n_threads: int | None = None,
+    ) -> None:
+        self.model = model
+        self.n_threads = n_threads or physical_cores()
+        self.n_ctx = min(n_ctx, model.context_length) if model.context_length else n_ctx
+        self._llm: Any = None
+        self._adapters: dict[Path, Any] = {}
+        self._active: tuple[tuple[str, float], ...] = ()
+        self._kv_prefix: tuple[int, ...] | None = None
+        self._prefix_lens: dict[str | None, int] = {}
+        self.cache_resets = 0
+        self._load()
+
+    # -- loading ---------------------------------------------------------
+    def _load(self) -> None:
+        import llama_cpp  # heavy: only on the path that needs it
+
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(self.model.path),
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                n_gpu_layers=0,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError(f"llama.cpp could not load {self.model.path.name}: {exc}") from None
+        meta = self._llm.metadata
+        vocab = self._llm._model
+        bos = eos = ""
+        try:
+            bos = vocab.token_get_text(vocab.token_bos()) if vocab.token_bos() >= 0 else ""
+            eos = vocab.token_get_text(vocab.token_eos()) if vocab.token_eos() >= 0 else ""
+        except Exception:  # pragma: no cover - depends on the vocab type
+            pass
+        self.renderer = ChatRenderer(meta.get("tokenizer.chat_template"), bos, eos)
+
+    def close(self) -> None:
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
+            self._adapters.clear()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- tokens ----------------------------------------------------------
+    def tokenize(self, text: str) -> list[int]:
+        add_bos = not (self.renderer.bos_token and text.startswith(self.renderer.bos_token))
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def render(self, messages: list[Message]) -> RenderedPrompt:
+        return self.renderer.render(messages)
+
+    # -- adapters --------------------------------------------------------
+    @property
+    def active_adapters(self) -> tuple[tuple[str, float], ...]:
+        return self._active
+
+    def _adapter_handle(self, path: Path) -> Any:
+        import llama_cpp
+
+        path = Path(path).resolve()
+        if path not in self._adapters:
+            validate_adapter(path, self.model.header)
+            handle = llama_cpp.llama_adapter_lora_init(self._llm._model.model, str(path).encode())
+            if not handle:
+                raise AdapterError(f"llama.cpp refused the adapter {path.name}")
+            self._adapters[path] = handle
+        return self._adapters[path]
+
+    def set_adapters(self, adapters: list[AdapterSpec] | tuple[AdapterSpec, ...]) -> None:
+        """Attach exactly these adapters at these scales (empty = base model).
+
+        Invalidates the KV cache whenever the effective set changes, because
+        cached activations computed under other weights give silently wrong
+        answers.
+        """
+        import llama_cpp
+
+        wanted = tuple((str(Path(a.path).resolve()), float(a.scale)) for a in adapters)
+        if wanted == self._active:
+            return
+        handles = [self._adapter_handle(Path(p)) for p, _ in wanted]
+        ctx = self._llm._ctx.ctx
+        if handles:
+            arr = (llama_cpp.llama_adapter_lora_p_ctypes * len(handles))(*handles)
+            scales = (ctypes.c_float * len(handles))(*(s for _, s in wanted))
+            rc = llama_cpp.llama_set_adapters_lora(ctx, arr, len(handles), scales)
+        else:
+            rc = llama_cpp.llama_set_adapters_lora(ctx, None, 0, None)
+        if rc != 0:
+            raise AdapterError(f"llama.cpp could not apply the adapters (code {rc})")
+        self._active = wanted
+        self.reset_cache()
+
+    def reset_cache(self) -> None:
+        self._llm.reset()
+        self._kv_prefix = None
+        self.cache_resets += 1
+
+    def _stable_prefix_len(self, messages: list[Message]) -> int:
+        """Tokens shared by every question under this system prompt.
+
+        We evaluate exactly this prefix as its own batch and reuse it from the
+        KV cache. Reusing an arbitrary matching prefix instead (what ``Llama``
+        does) changes batch boundaries from call to call, and the tiny float
+        differences that follow flip greedy answers: the same question would
+        not give the same answer twice.
+        """
+        system = next((m.content for m in messages if m.role == "system"), None)
+        if system not in self._prefix_lens:
+            head = [Message("system", system)] if system is not None else []
+            a = self.tokenize(self.render([*head, Message("user", "a")]).text)
+            b = self.tokenize(self.render([*head, Message("user", "b")]).text)
+            n = 0
+            while n < min(len(a), len(b)) and a[n] == b[n]:
+                n += 1
+            self._prefix_lens[system] = n
+        return self._prefix_lens[system]
+
+    def _prepare_prefix(self, tokens: list[int], prefix_len: int) -> None:
+        llm = self._llm
+        prefix = tuple(tokens[:prefix_len])
+        if prefix_len and self._kv_prefix == prefix and llm.n_tokens >= prefix_len:
+            llm.n_tokens = prefix_len
+            llm._ctx.kv_cache_seq_rm(-1, prefix_len, -1)
+            return
+        self.reset_cache()
+        if prefix_len:
+            llm.eval(list(prefix))
+            self._kv_prefix = prefix
+
+    # -- generation ------------------------------------------------------
+    def generate(
+        self,
+        messages: list[Message],
+        params: SamplingParams | None = None,
+        *,
+        on_token: TokenCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+        raise_on_cancel: bool = False,
+    ) -> Generation:
+        """Stream one answer; cancellation is checked between tokens."""
+        import llama_cpp
+
+        params = params or SamplingParams()
+        rendered = self.render(messages)
+        tokens = self.tokenize(rendered.text)
+        if len(tokens) >= self.n_ctx:
+            raise ContextOverflowError(len(tokens), self.n_ctx)
+        max_tokens = min(params.max_tokens, self.n_ctx - len(tokens))
+
+        llm = self._llm
+        self._prepare_prefix(tokens, min(self._stable_prefix_len(messages), len(tokens) - 1))
+        llm.set_seed(params.seed)
+        vocab = llm._model.vocab
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        out: list[int] = []
+        text_parts: list[str] = []
+        finish = "length"
+        start = time.perf_counter()
+        first = last = start
+        stream = llm.generate(
+            tokens,
+            temp=params.temperature,
+            top_p=params.top_p,
+            top_k=params.top_k,
+            min_p=params.min_p,
+            repeat_penalty=params.repeat_penalty,
+        )
+        try:
+            for token in stream:
+                now = time.perf_counter()
+                if not out:
+                    first = now
+                last = now
+                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                    finish = "stop"
+                    break
+                out.append(token)
+                piece = decoder.decode(llm.detokenize([token]))
+                text_parts.append(piece)
+                if rendered.stop and any(s in "".join(text_parts) for s in rendered.stop):
+                    finish = "stop"
+                    break
+                if piece and on_token is not None:
+                    on_token(piece)
+                if len(out) >= max_tokens:
+                    break
+                if should_cancel is not None and should_cancel():
+                    finish = "cancelled"
+                    break
+        finally:
+            stream.close()
+        end = time.perf_counter()
+        text = llm.detokenize(out, prev_tokens=tokens).decode("utf-8", errors="replace")
+        for s in rendered.stop:
+            if s in text:
+                text = text[: text.index(s)]
+        n = len(out)
+        gen = Generation(
+            text=text.strip(),
+            finish_reason=finish,
+            prompt=rendered.text,
+            prompt_tokens=len(tokens),
+            completion_tokens=n,
+            ttft_s=(first - start) if n else (end - start),
+            tokens_per_s=((n - 1) / (last - first)) if n > 1 and last > first else 0.0,
+            total_s=end - start,
+        )
+        if finish == "cancelled" and raise_on_cancel:
+            raise Cancelled("Generation cancelled")
+        return gen

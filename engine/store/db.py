@@ -1,0 +1,143 @@
+"""Open the TA Lab database: WAL, migrations, and a refusal of newer schemas.
+
+Every answer is committed as soon as it is produced, so a run killed halfway
+keeps everything it finished and can be resumed with ``--resume``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from engine import __version__, paths
+from engine.errors import StoreError
+from engine.store.migrations import migrate
+
+#: Bump when a change is not readable by older TA Lab versions.
+SCHEMA_MAJOR = 1
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    def __init__(self, db: sqlite_utils.Database, path: Path | None) -> None:
+        self.db = db
+        self.path = path
+
+    # -- runs ------------------------------------------------------------
+    def create_run(self, **fields: Any) -> int:
+        row = {
+            "created_at": _now(),
+            "status": "running",
+            "talab_version": __version__,
+            **{k: _encode(v) for k, v in fields.items()},
+        }
+        with self.db.conn:
+            table = self.db["runs"]
+            table.insert(row)
+            return int(table.last_pk)
+
+    def get_run(self, run_id: int) -> dict[str, Any]:
+        try:
+            row = self.db["runs"].get(run_id)
+        except sqlite_utils.db.NotFoundError:
+            raise StoreError(f"No run with id {run_id}; `talab runs` lists them") from None
+        return _decode_run(dict(row))
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any] | None = None) -> None:
+        with self.db.conn:
+            self.db["runs"].update(
+                run_id,
+                {"status": status, "finished_at": _now(), "summary": _encode(summary)},
+            )
+
+    def reopen_run(self, run_id: int) -> None:
+        with self.db.conn:
+            self.db["runs"].update(run_id, {"status": "running", "finished_at": None})
+
+    def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self.db.query(
+            "select runs.*, (select count(*) from answers where answers.run_id = runs.id) "
+            "as n_answers from runs order by id desc limit ?",
+            [limit],
+        )
+        return [_decode_run(dict(r)) for r in rows]
+
+    # -- answers ---------------------------------------------------------
+    def add_answer(self, run_id: int, **fields: Any) -> None:
+        """Insert and commit one answer immediately (crash safety)."""
+        row = {"run_id": run_id, "created_at": _now(), **{k: _encode(v) for k, v in fields.items()}}
+        with self.db.conn:
+            self.db["answers"].insert(row, replace=True)
+
+    def answers(self, run_id: int) -> list[dict[str, Any]]:
+        rows = self.db["answers"].rows_where("run_id = ?", [run_id], order_by="id")
+        return [_decode_answer(dict(r)) for r in rows]
+
+    def done_pairs(self, run_id: int) -> set[tuple[str, str]]:
+        rows = self.db.query(
+            "select persona_id, probe_id from answers where run_id = ?", [run_id]
+        )
+        return {(r["persona_id"], r["probe_id"]) for r in rows}
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _json_fields(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    for name in names:
+        if isinstance(row.get(name), str):
+            try:
+                row[name] = json.loads(row[name])
+            except ValueError:
+                pass
+    return row
+
+
+def _decode_run(row: dict[str, Any]) -> dict[str, Any]:
+    return _json_fields(row, ("personas", "params", "summary"))
+
+
+def _decode_answer(row: dict[str, Any]) -> dict[str, Any]:
+    return _json_fields(row, ("adapters", "params", "scores"))
+
+
+def open_store(path: str | Path | None = None) -> Store:
+    """Open (creating and migrating) the database at ``path`` or the default location."""
+    db_file = Path(path) if path is not None else paths.db_path()
+    try:
+        conn = sqlite3.connect(str(db_file), check_same_thread=False)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{db_file} is not a TA Lab database ({exc})") from None
+    if version > SCHEMA_MAJOR:
+        conn.close()
+        raise StoreError(
+            f"{db_file} was written by a newer TA Lab (schema {version}, this version reads "
+            f"{SCHEMA_MAJOR}); upgrade TA Lab or set TALAB_HOME to another directory"
+        )
+    db = sqlite_utils.Database(conn)
+    try:
+        db.enable_wal()
+        migrate(db)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_MAJOR}")
+        conn.commit()
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"{db_file} could not be opened as a TA Lab database ({exc})") from None
+    return Store(db, db_file)

@@ -1,0 +1,108 @@
+"""Ordered schema migrations, recorded in the database (after simonw/llm).
+
+Each function runs once per database, in definition order, and its name is
+recorded in ``_talab_migrations``. Never edit a released migration: add a
+new one, and add a legacy-schema test for it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import sqlite_utils
+
+Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+def applied(db: sqlite_utils.Database) -> set[str]:
+    if "_talab_migrations" not in db.table_names():
+        return set()
+    return {row["name"] for row in db["_talab_migrations"].rows}
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations; return the names applied now."""
+    db["_talab_migrations"].create(
+        {"name": str, "applied_at": str}, pk="name", if_not_exists=True
+    )
+    done = applied(db)
+    ran = []
+    for fn in MIGRATIONS:
+        if fn.__name__ in done:
+            continue
+        with db.conn:
+            fn(db)
+            db["_talab_migrations"].insert(
+                {"name": fn.__name__, "applied_at": dt.datetime.now(dt.timezone.utc).isoformat()}
+            )
+        ran.append(fn.__name__)
+    return ran
+
+
+@migration
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["runs"].create(
+        {
+            "id": int,
+            "created_at": str,
+            "finished_at": str,
+            "status": str,
+            "kind": str,
+            "model_label": str,
+            "model_path": str,
+            "model_sha256": str,
+            "probe_set": str,
+            "probe_set_hash": str,
+            "kb_path": str,
+            "kb_hash": str,
+            "lang": str,
+            "personas": str,
+            "params": str,
+            "seed": int,
+            "n_ctx": int,
+            "talab_version": str,
+        },
+        pk="id",
+    )
+    db["answers"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "persona_id": str,
+            "probe_id": str,
+            "category": str,
+            "question": str,
+            "system_prompt": str,
+            "prompt": str,
+            "answer": str,
+            "finish_reason": str,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "ttft_s": float,
+            "tokens_per_s": float,
+            "model_sha256": str,
+            "adapters": str,
+            "kb_hash": str,
+            "params": str,
+            "seed": int,
+            "passed": int,
+            "scores": str,
+            "created_at": str,
+        },
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id")],
+    )
+    db["answers"].create_index(["run_id", "persona_id", "probe_id"], unique=True)
+
+
+@migration
+def m002_run_summary(db: sqlite_utils.Database) -> None:
+    """Store the computed summary so `talab runs` need not rescore old runs."""
+    db["runs"].add_column("summary", str)
