@@ -75,9 +75,9 @@ class Persona:
     def available(self) -> bool:
         return self.unavailable_reason is None
 
-    def params(self, base: SamplingParams) -> SamplingParams:
-        """Persona overrides on top of the run's defaults."""
-        return SamplingParams(**{**base.as_dict(), **self.sampling})
+    def params(self, base: SamplingParams, overrides: dict[str, Any] | None = None) -> SamplingParams:
+        """Defaults, then the persona's own settings, then what the user asked for explicitly."""
+        return SamplingParams(**{**base.as_dict(), **self.sampling, **(overrides or {})})
 
 
 def adapter_path(ref: AdapterRef, base_dir: Path) -> Path:

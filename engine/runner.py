@@ -66,6 +66,7 @@ def run_probes(
     kb: CourseKB,
     lang: str,
     params: SamplingParams,
+    overrides: dict[str, Any] | None = None,
     selection: dict[str, Any] | None = None,
     resume_run: int | None = None,
     on_progress: Callable[[Progress], None] | None = None,
@@ -84,7 +85,7 @@ def run_probes(
             kb_hash=kb.sha256,
             lang=lang,
             personas=[p.id for p in personas],
-            params={"sampling": params.as_dict(), **(selection or {})},
+            params={"sampling": params.as_dict(), "overrides": overrides or {}, **(selection or {})},
             seed=params.seed,
             n_ctx=runtime.n_ctx,
         )
@@ -105,7 +106,7 @@ def run_probes(
     for persona in personas:
         runtime.set_adapters(persona.adapters)
         adapters = adapter_record(persona)
-        persona_params = persona.params(params)
+        persona_params = persona.params(params, overrides)
         for probe in probes:
             count += 1
             if (persona.id, probe.id) in done:

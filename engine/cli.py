@@ -1,0 +1,296 @@
+"""``talab``: the command line, a thin layer over the engine.
+
+Every user mistake ends as one ``error:`` line and a non-zero exit, never a
+traceback; unexpected failures are logged to ``$TALAB_HOME/talab.log`` and
+reported in one line that points there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+from engine import __version__, paths
+from engine.errors import TalabError
+
+EXIT_USER_ERROR = 2
+EXIT_CANCELLED = 130
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="talab", description="TA Lab: prompting vs fine-tuning, side by side, with evidence."
+    )
+    parser.add_argument("--version", action="version", version=f"talab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--model", default="default",
+                        help="'default' (SmolLM2-135M-Instruct), 'gemma3-270m' or a GGUF path")
+    common.add_argument("--kb", type=Path, help="course knowledge base YAML (default: course_kb/ml2025/LANG.yaml)")
+    common.add_argument("--lang", default="en", choices=["en", "zh-TW"], help="question and KB language")
+    common.add_argument("--personas-file", type=Path, help="extra persona definitions (YAML)")
+    common.add_argument("--seed", type=int, help="sampling seed (default 42)")
+    common.add_argument("--max-tokens", type=int, help="answer length limit (default 128)")
+    common.add_argument("--temperature", type=float, help="0 = greedy and reproducible (default)")
+    common.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens")
+
+    ask = sub.add_parser("ask", parents=[common], help="ask one question, streamed")
+    ask.add_argument("question")
+    ask.add_argument("--persona", "--personas", dest="personas", type=_csv, default=["prompted"],
+                     help="persona id, or several separated by commas (default: prompted)")
+
+    probe = sub.add_parser("probe", parents=[common], help="run a probe suite and score it")
+    probe.add_argument("--personas", "--persona", dest="personas", type=_csv,
+                       default=["base", "prompted"], help="comma-separated persona ids")
+    probe.add_argument("--probes", type=Path, help="probe set YAML (default: course_kb/probes/default.yaml)")
+    probe.add_argument("--limit", type=int, help="only the first N probes")
+    probe.add_argument("--category", help="only this category")
+    probe.add_argument("--resume", type=int, metavar="RUN_ID", help="finish an interrupted run")
+    probe.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+    runs = sub.add_parser("runs", help="list past runs")
+    runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--json", action="store_true")
+
+    export = sub.add_parser("export", help="write a run to CSV or JSONL")
+    export.add_argument("run_id", type=int)
+    export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    export.add_argument("--output", "-o", type=Path)
+
+    kb = sub.add_parser("kb", parents=[common], help="validate a knowledge base and show its prompt size")
+    kb.add_argument("--show", action="store_true", help="print the rendered system prompt")
+
+    sub.add_parser("personas", parents=[common], help="list personas and whether they are available")
+    sub.add_parser("gui", help="open the desktop app")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if args.seed is not None:
+        out["seed"] = args.seed
+    if args.max_tokens is not None:
+        if args.max_tokens < 1:
+            raise TalabError("--max-tokens must be at least 1")
+        out["max_tokens"] = args.max_tokens
+    if args.temperature is not None:
+        if args.temperature < 0:
+            raise TalabError("--temperature must be 0 or more")
+        out["temperature"] = args.temperature
+    return out
+
+
+def _load_common(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from engine.kb import load_kb
+    from engine.models import load_model_info
+    from engine.personas import load_personas
+
+    kb = load_kb(args.kb, lang=args.lang)
+    personas = load_personas(kb, args.personas_file)
+    model = load_model_info(args.model)
+    return kb, personas, model
+
+
+def _runtime(model: Any, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from engine.runtime import Runtime
+
+    return Runtime(model, n_ctx=args.n_ctx)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from engine.personas import select
+    from engine.runner import adapter_record, messages_for
+    from engine.runtime import SamplingParams
+    from engine.store import open_store
+
+    overrides = _overrides(args)
+    kb, personas, model = _load_common(args)
+    chosen = select(personas, args.personas)
+    store = open_store()
+    rt = _runtime(model, args)
+    base = SamplingParams()
+    run_id = store.create_run(
+        kind="ask", model_label=model.label, model_path=str(model.path), model_sha256=model.sha256,
+        kb_path=str(kb.path), kb_hash=kb.sha256, lang=args.lang, personas=[p.id for p in chosen],
+        params={"sampling": base.as_dict(), "overrides": overrides}, seed=base.seed, n_ctx=rt.n_ctx,
+    )
+    for persona in chosen:
+        params = persona.params(base, overrides)
+        rt.set_adapters(persona.adapters)
+        if len(chosen) > 1:
+            print(f"\n── {persona.name} ──", flush=True)
+        gen = rt.generate(messages_for(persona, args.question), params,
+                          on_token=lambda s: print(s, end="", flush=True))
+        print(flush=True)
+        store.add_answer(
+            run_id, persona_id=persona.id, probe_id="ask", category="ask", question=args.question,
+            system_prompt=persona.system_prompt, prompt=gen.prompt, answer=gen.text,
+            finish_reason=gen.finish_reason, prompt_tokens=gen.prompt_tokens,
+            completion_tokens=gen.completion_tokens, ttft_s=round(gen.ttft_s, 4),
+            tokens_per_s=round(gen.tokens_per_s, 2), model_sha256=model.sha256,
+            adapters=adapter_record(persona), kb_hash=kb.sha256 if persona.system_prompt else None,
+            params=params.as_dict(), seed=params.seed,
+        )
+    store.finish_run(run_id, "done")
+    rt.close()
+    return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from engine.cli_output import err_console, summary_table
+    from engine.personas import select
+    from engine.probes import load_probe_set
+    from engine.runner import run_probes
+    from engine.runtime import SamplingParams
+    from engine.store import open_store
+
+    store = open_store()
+    overrides = _overrides(args)
+    selection: dict[str, Any] = {"category": args.category, "limit": args.limit}
+    if args.resume is not None:
+        run = store.get_run(args.resume)
+        if run.get("kind") != "probe":
+            raise TalabError(f"Run {args.resume} is not a probe run")
+        params = run.get("params") or {}
+        args.personas, args.lang = run["personas"], run["lang"]
+        args.probes, args.kb = Path(run["probe_set"]), Path(run["kb_path"])
+        overrides = params.get("overrides", {})
+        selection = {"category": params.get("category"), "limit": params.get("limit")}
+    kb, personas, model = _load_common(args)
+    chosen = select(personas, args.personas)
+    probe_set = load_probe_set(args.probes)
+    probes = probe_set.select(lang=args.lang, **selection)
+    rt = _runtime(model, args)
+
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    console = err_console()
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, disable=args.json and not console.is_terminal)
+    try:
+        with progress:
+            task = progress.add_task("probing", total=len(chosen) * len(probes))
+
+            def on_progress(p: Any) -> None:
+                mark = "" if p.passed is None else (" ✓" if p.passed else " ✗")
+                progress.update(task, completed=p.done, description=f"{p.persona_id}: {p.probe_id}{mark}")
+
+            result = run_probes(
+                rt, store, chosen, probe_set, probes, kb=kb, lang=args.lang, params=SamplingParams(),
+                overrides=overrides, selection=selection, resume_run=args.resume,
+                on_progress=on_progress, should_cancel=cancel.is_set,
+            )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        rt.close()
+    if args.json:
+        print(json.dumps({"run_id": result.run_id, "status": result.status, **result.summary}))
+    else:
+        from rich.console import Console
+
+        Console(highlight=False).print(summary_table(result.summary, {p.id: p.name for p in chosen}))
+        print(f"Run {result.run_id} stored in {store.path}")
+    if result.status == "cancelled":
+        console.print(f"Cancelled: finished answers are kept. Resume with: talab probe --resume {result.run_id}")
+        return EXIT_CANCELLED
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from engine.cli_output import runs_table
+    from engine.store import open_store
+
+    runs = open_store().list_runs(args.limit)
+    if args.json:
+        print(json.dumps(runs, ensure_ascii=False))
+    elif not runs:
+        print("No runs yet. Start one with: talab probe")
+    else:
+        Console(highlight=False).print(runs_table(runs))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from engine.reports import export_run
+    from engine.store import open_store
+
+    out = export_run(open_store(), args.run_id, args.format, args.output)
+    print(out)
+    return 0
+
+
+def cmd_kb(args: argparse.Namespace) -> int:
+    from engine.kb import load_kb
+    from engine.models import load_model_info
+
+    kb = load_kb(args.kb, lang=args.lang)
+    rt = _runtime(load_model_info(args.model), args)
+    n = rt.count_tokens(kb.system_prompt)
+    rt.close()
+    if args.show:
+        print(kb.system_prompt)
+    print(f"{kb.path}: valid ({kb.data.course.title}, {kb.language}"
+          f"{', sample data' if kb.data.sample else ''}); system prompt {n} tokens "
+          f"of a {rt.n_ctx}-token context ({n / rt.n_ctx:.0%})")
+    return 0
+
+
+def cmd_personas(args: argparse.Namespace) -> int:
+    from engine.kb import load_kb
+    from engine.personas import load_personas
+
+    for p in load_personas(load_kb(args.kb, lang=args.lang), args.personas_file).values():
+        state = "available" if p.available else f"unavailable: {p.unavailable_reason}"
+        print(f"{p.id:20} {p.name:22} {state}")
+    return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    try:
+        from desktop.app import main as gui_main
+    except ImportError as exc:
+        raise TalabError(f"The desktop app cannot start: {exc} (install with packaging/setup.sh)") from None
+    return int(gui_main())
+
+
+COMMANDS = {
+    "ask": cmd_ask, "probe": cmd_probe, "runs": cmd_runs, "export": cmd_export,
+    "kb": cmd_kb, "personas": cmd_personas, "gui": cmd_gui,
+}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except TalabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+    except Exception as exc:  # last line of defence: log, then one line for the user
+        log = paths.data_dir() / "talab.log"
+        with log.open("a", encoding="utf-8") as fh:
+            traceback.print_exc(file=fh)
+        print(f"error: unexpected {type(exc).__name__}: {exc} (details in {log})", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
