@@ -1,0 +1,73 @@
+"""The SQLite store: migrations, WAL, refusal of newer schemas, per-answer commits."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from engine.errors import StoreError
+from engine.store import SCHEMA_MAJOR, open_store
+from engine.store.migrations import MIGRATIONS
+
+
+def test_new_database_is_migrated_and_in_wal_mode(talab_home: Path) -> None:
+    store = open_store()
+    assert store.path == talab_home / "talab.db"
+    assert store.db.journal_mode == "wal"
+    names = {r["name"] for r in store.db["_talab_migrations"].rows}
+    assert names == {fn.__name__ for fn in MIGRATIONS}
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_MAJOR
+
+
+def test_legacy_schema_gets_the_missing_migrations(tmp_path: Path) -> None:
+    """A database from before m002 (no summary column) keeps its data and gains the column."""
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    from engine.store.migrations import m001_initial
+
+    db["_talab_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    m001_initial(db)
+    db["_talab_migrations"].insert({"name": "m001_initial", "applied_at": "2025-01-01"})
+    db["runs"].insert({"id": 1, "status": "done", "kind": "probe"})
+    db.close()
+
+    store = open_store(path)
+    assert "summary" in store.db["runs"].columns_dict
+    assert store.get_run(1)["status"] == "done"
+
+
+def test_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_MAJOR + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer TA Lab"):
+        open_store(path)
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"not sqlite at all" * 100)
+    with pytest.raises(StoreError, match="not a TA Lab database"):
+        open_store(path)
+
+
+def test_each_answer_is_visible_to_another_connection_at_once(tmp_path: Path) -> None:
+    """What a killed process leaves behind: every completed answer, no open transaction."""
+    store = open_store(tmp_path / "t.db")
+    run_id = store.create_run(kind="probe", personas=["base"], params={"sampling": {"seed": 1}})
+    store.add_answer(run_id, persona_id="base", probe_id="p1", category="identity",
+                     answer="hi", passed=1, scores={"contains_any": {"passed": True}})
+    other = sqlite3.connect(tmp_path / "t.db")
+    assert other.execute("select answer from answers").fetchall() == [("hi",)]
+    assert store.done_pairs(run_id) == {("base", "p1")}
+    assert store.answers(run_id)[0]["scores"] == {"contains_any": {"passed": True}}
+    assert store.get_run(run_id)["personas"] == ["base"]
+
+
+def test_unknown_run(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="No run with id 42"):
+        open_store(tmp_path / "t.db").get_run(42)
