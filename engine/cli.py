@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--model", default="default",
                         help="'default' (SmolLM2-135M-Instruct), 'gemma3-270m' or a GGUF path")
-    common.add_argument("--kb", type=Path, help="course knowledge base YAML (default: course_kb/ml2025/LANG.yaml)")
+    common.add_argument("--kb", type=Path,
+                        help="course knowledge base YAML (default: course_kb/ml2025/LANG.yaml)")
     common.add_argument("--lang", default="en", choices=["en", "zh-TW"], help="question and KB language")
     common.add_argument("--personas-file", type=Path, help="extra persona definitions (YAML)")
     common.add_argument("--seed", type=int, help="sampling seed (default 42)")
@@ -91,59 +92,26 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def _load_common(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from engine.kb import load_kb
-    from engine.models import load_model_info
-    from engine.personas import load_personas
+def _lab(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from engine.session import Lab, LabConfig
 
-    kb = load_kb(args.kb, lang=args.lang)
-    personas = load_personas(kb, args.personas_file)
-    model = load_model_info(args.model)
-    return kb, personas, model
-
-
-def _runtime(model: Any, args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from engine.runtime import Runtime
-
-    return Runtime(model, n_ctx=args.n_ctx)
+    return Lab(LabConfig(model=args.model, kb=args.kb, lang=args.lang,
+                         personas_file=args.personas_file, n_ctx=args.n_ctx))
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from engine.personas import select
-    from engine.runner import adapter_record, messages_for
-    from engine.runtime import SamplingParams
-    from engine.store import open_store
-
     overrides = _overrides(args)
-    kb, personas, model = _load_common(args)
-    chosen = select(personas, args.personas)
-    store = open_store()
-    rt = _runtime(model, args)
-    base = SamplingParams()
-    run_id = store.create_run(
-        kind="ask", model_label=model.label, model_path=str(model.path), model_sha256=model.sha256,
-        kb_path=str(kb.path), kb_hash=kb.sha256, lang=args.lang, personas=[p.id for p in chosen],
-        params={"sampling": base.as_dict(), "overrides": overrides}, seed=base.seed, n_ctx=rt.n_ctx,
-    )
-    for persona in chosen:
-        params = persona.params(base, overrides)
-        rt.set_adapters(persona.adapters)
-        if len(chosen) > 1:
-            print(f"\n── {persona.name} ──", flush=True)
-        gen = rt.generate(messages_for(persona, args.question), params,
-                          on_token=lambda s: print(s, end="", flush=True))
-        print(flush=True)
-        store.add_answer(
-            run_id, persona_id=persona.id, probe_id="ask", category="ask", question=args.question,
-            system_prompt=persona.system_prompt, prompt=gen.prompt, answer=gen.text,
-            finish_reason=gen.finish_reason, prompt_tokens=gen.prompt_tokens,
-            completion_tokens=gen.completion_tokens, ttft_s=round(gen.ttft_s, 4),
-            tokens_per_s=round(gen.tokens_per_s, 2), model_sha256=model.sha256,
-            adapters=adapter_record(persona), kb_hash=kb.sha256 if persona.system_prompt else None,
-            params=params.as_dict(), seed=params.seed,
+    lab = _lab(args)
+    many = len(args.personas) > 1
+    try:
+        lab.ask(
+            args.question, args.personas, overrides,
+            on_start=lambda p: print(f"\n── {p.name} ──", flush=True) if many else None,
+            on_token=lambda _p, s: print(s, end="", flush=True),
+            on_answer=lambda _p, _g: print(flush=True),
         )
-    store.finish_run(run_id, "done")
-    rt.close()
+    finally:
+        lab.close()
     return 0
 
 
@@ -151,17 +119,12 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from engine.cli_output import err_console, summary_table
-    from engine.personas import select
-    from engine.probes import load_probe_set
-    from engine.runner import run_probes
-    from engine.runtime import SamplingParams
     from engine.store import open_store
 
-    store = open_store()
     overrides = _overrides(args)
     selection: dict[str, Any] = {"category": args.category, "limit": args.limit}
     if args.resume is not None:
-        run = store.get_run(args.resume)
+        run = open_store().get_run(args.resume)
         if run.get("kind") != "probe":
             raise TalabError(f"Run {args.resume} is not a probe run")
         params = run.get("params") or {}
@@ -169,42 +132,41 @@ def cmd_probe(args: argparse.Namespace) -> int:
         args.probes, args.kb = Path(run["probe_set"]), Path(run["kb_path"])
         overrides = params.get("overrides", {})
         selection = {"category": params.get("category"), "limit": params.get("limit")}
-    kb, personas, model = _load_common(args)
-    chosen = select(personas, args.personas)
-    probe_set = load_probe_set(args.probes)
-    probes = probe_set.select(lang=args.lang, **selection)
-    rt = _runtime(model, args)
-
+    lab = _lab(args)
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     console = err_console()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console, disable=args.json and not console.is_terminal)
+                        TimeElapsedColumn(), console=console,
+                        disable=args.json and not console.is_terminal)
     try:
         with progress:
-            task = progress.add_task("probing", total=len(chosen) * len(probes))
+            task = progress.add_task("loading", total=None)
 
             def on_progress(p: Any) -> None:
                 mark = "" if p.passed is None else (" ✓" if p.passed else " ✗")
-                progress.update(task, completed=p.done, description=f"{p.persona_id}: {p.probe_id}{mark}")
+                progress.update(task, completed=p.done, total=p.total,
+                                description=f"{p.persona_id}: {p.probe_id}{mark}")
 
-            result = run_probes(
-                rt, store, chosen, probe_set, probes, kb=kb, lang=args.lang, params=SamplingParams(),
-                overrides=overrides, selection=selection, resume_run=args.resume,
-                on_progress=on_progress, should_cancel=cancel.is_set,
+            result = lab.probe(
+                args.personas, probes_file=args.probes, overrides=overrides,
+                resume_run=args.resume, on_progress=on_progress, should_cancel=cancel.is_set,
+                **selection,
             )
     finally:
         signal.signal(signal.SIGINT, previous)
-        rt.close()
+        lab.close()
     if args.json:
         print(json.dumps({"run_id": result.run_id, "status": result.status, **result.summary}))
     else:
         from rich.console import Console
 
-        Console(highlight=False).print(summary_table(result.summary, {p.id: p.name for p in chosen}))
-        print(f"Run {result.run_id} stored in {store.path}")
+        names = {pid: lab.personas[pid].name for pid in result.summary["personas"]}
+        Console(highlight=False).print(summary_table(result.summary, names))
+        print(f"Run {result.run_id} stored in {lab.store.path}")
     if result.status == "cancelled":
-        console.print(f"Cancelled: finished answers are kept. Resume with: talab probe --resume {result.run_id}")
+        console.print(f"Cancelled: finished answers are kept. "
+                      f"Resume with: talab probe --resume {result.run_id}")
         return EXIT_CANCELLED
     return 0
 
@@ -237,9 +199,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_kb(args: argparse.Namespace) -> int:
     from engine.kb import load_kb
     from engine.models import load_model_info
+    from engine.runtime import Runtime
 
     kb = load_kb(args.kb, lang=args.lang)
-    rt = _runtime(load_model_info(args.model), args)
+    rt = Runtime(load_model_info(args.model), n_ctx=args.n_ctx)
     n = rt.count_tokens(kb.system_prompt)
     rt.close()
     if args.show:
@@ -261,11 +224,8 @@ def cmd_personas(args: argparse.Namespace) -> int:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    try:
-        from desktop.app import main as gui_main
-    except ImportError as exc:
-        raise TalabError(f"The desktop app cannot start: {exc} (install with packaging/setup.sh)") from None
-    return int(gui_main())
+    """Replaced by desktop.launcher, which owns the Qt side; the engine never imports it."""
+    raise TalabError("The desktop app is not part of this installation (run packaging/setup.sh)")
 
 
 COMMANDS = {

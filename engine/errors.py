@@ -49,5 +49,5 @@ class StoreError(TalabError):
     """A database that cannot be opened or was written by a newer TA Lab."""
 
 
-class Cancelled(TalabError):  # noqa: N818 - reads naturally at call sites
+class Cancelled(TalabError):
     """The user cancelled a long-running job; finished work is kept."""

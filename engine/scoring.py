@@ -33,7 +33,9 @@ _REFUSAL = re.compile(
     r"can only|i must decline|i decline)",
     re.IGNORECASE,
 )
-_REFUSAL_ZH = re.compile(r"(抱歉|對不起|无法|無法|不能|不可以|不會|拒絕|只能回答|只回答|與課程無關|与课程无关)")
+_REFUSAL_ZH = re.compile(
+    r"(抱歉|對不起|无法|無法|不能|不可以|不會|拒絕|只能回答|只回答|與課程無關|与课程无关)"
+)
 
 
 def is_refusal(answer: str) -> bool:
@@ -67,7 +69,9 @@ def _rate(rows: list[Mapping[str, Any]]) -> float | None:
     return sum(1 for r in rows if r["passed"]) / len(rows) if rows else None
 
 
-def summarize(rows: Iterable[Mapping[str, Any]], persona_order: list[str] | None = None) -> dict[str, Any]:
+def summarize(
+    rows: Iterable[Mapping[str, Any]], persona_order: list[str] | None = None
+) -> dict[str, Any]:
     """Pass rates per persona and category, plus the overall figures.
 
     ``rows`` need ``persona_id``, ``category`` and ``passed``. Rates are None

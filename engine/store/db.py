@@ -6,6 +6,7 @@ keeps everything it finished and can be resumed with ``--resume``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sqlite3
@@ -102,10 +103,8 @@ def _encode(value: Any) -> Any:
 def _json_fields(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     for name in names:
         if isinstance(row.get(name), str):
-            try:
+            with contextlib.suppress(ValueError):
                 row[name] = json.loads(row[name])
-            except ValueError:
-                pass
     return row
 
 

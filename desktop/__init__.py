@@ -1,0 +1,1 @@
+"""TA Lab desktop app: thin PySide6 views over the engine."""

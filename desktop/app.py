@@ -1,0 +1,151 @@
+"""The TA Lab main window: Compare, Probes and History tabs over one worker thread."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtGui import QAction, QFont, QKeySequence
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
+
+from desktop.views.compare import CompareView
+from desktop.views.history import HistoryView
+from desktop.views.probes import ProbesView
+from desktop.workers import LabFactory, LabWorker, WorkerThread
+from engine import paths
+from engine.session import LabConfig
+
+DEFAULT_PERSONAS = ["base", "prompted", "finetuned", "finetuned-prompted", "merged"]
+
+
+def settings() -> QSettings:
+    """Stored beside the database so TALAB_HOME isolates everything (tests, classrooms)."""
+    return QSettings(str(paths.data_dir() / "gui.ini"), QSettings.Format.IniFormat)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, factory: LabFactory | None = None, config: LabConfig | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("TA Lab — prompting vs fine-tuning")
+        self.settings = settings()
+        self.config = config or LabConfig(lang=str(self.settings.value("lang", "en")))
+        self.names: dict[str, str] = {}
+
+        self.tabs = QTabWidget()
+        self.compare = CompareView()
+        self.probes = ProbesView()
+        self.history = HistoryView()
+        self.tabs.addTab(self.compare, "&Compare")
+        self.tabs.addTab(self.probes, "&Probes")
+        self.tabs.addTab(self.history, "&History")
+        self.tabs.currentChanged.connect(lambda i: self.history.refresh() if i == 2 else None)
+        self.banner = QLabel()
+        self.banner.setObjectName("error-banner")
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("background:#fde2e1;color:#8a1c1c;padding:8px;border-radius:4px;")
+        self.banner.hide()
+        central = QWidget()
+        box = QVBoxLayout(central)
+        box.addWidget(self.banner)
+        box.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self.model_label = QLabel("Loading model…")
+        self.statusBar().addPermanentWidget(self.model_label)
+        self._menus()
+
+        self.worker = LabWorker(factory)
+        self.thread = WorkerThread(self.worker)
+        w = self.worker
+        w.loaded.connect(self._on_loaded)
+        w.failed.connect(self._on_failed)
+        w.busy.connect(self._on_busy)
+        w.answer_started.connect(self.compare.on_started)
+        w.token.connect(self.compare.on_token)
+        w.answer_done.connect(self.compare.on_done)
+        w.ask_finished.connect(lambda run_id: self.statusBar().showMessage(f"Answers saved as run {run_id}", 8000))
+        w.progress.connect(self.probes.on_progress)
+        w.probe_finished.connect(lambda result: self.probes.show_result(result, self.names))
+        self.compare.ask.connect(lambda q, ps: w.ask_requested.emit(q, ps, {}))
+        self.compare.stop.connect(w.cancel)
+        self.probes.run.connect(w.probe_requested.emit)
+        self.probes.cancel.connect(w.cancel)
+
+        self._restore()
+        w.load_requested.emit(self.config)
+
+    def _menus(self) -> None:
+        view = self.menuBar().addMenu("&View")
+        for text, keys, delta in (("Larger text", QKeySequence.StandardKey.ZoomIn, 2),
+                                  ("Smaller text", QKeySequence.StandardKey.ZoomOut, -2)):
+            act = QAction(text, self)
+            act.setShortcut(keys)
+            act.triggered.connect(lambda _=False, d=delta: self.set_font_size(self.font().pointSize() + d))
+            view.addAction(act)
+        file = self.menuBar().addMenu("&File")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file.addAction(quit_action)
+
+    def set_font_size(self, size: int) -> None:
+        size = max(8, min(32, size))
+        font = QFont(self.font())
+        font.setPointSize(size)
+        self.setFont(font)
+        self.settings.setValue("font_size", size)
+
+    def _restore(self) -> None:
+        geometry = self.settings.value("geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 760)
+        self.set_font_size(int(self.settings.value("font_size", 12)))
+        self.compare.question.setText(str(self.settings.value("question", "")))
+        self.tabs.setCurrentIndex(int(self.settings.value("tab", 0)))
+
+    def _checked(self) -> list[str]:
+        value = self.settings.value("personas", DEFAULT_PERSONAS)
+        return list(value) if isinstance(value, list) else [str(value)]
+
+    def _on_loaded(self, info: dict[str, Any]) -> None:
+        self.names = {p["id"]: p["name"] for p in info["personas"]}
+        for picker in (self.compare.picker, self.probes.picker):
+            picker.set_personas(info["personas"], self._checked())
+        self.model_label.setText(
+            f"{info['model']} · {info['kb_title']} · system prompt {info['prompt_tokens']}"
+            f"/{info['n_ctx']} tokens"
+        )
+
+    def _on_failed(self, message: str) -> None:
+        """Errors go to a banner, not a modal dialog: the class keeps seeing the app."""
+        self.banner.setText(message)
+        self.banner.show()
+        if not self.names:
+            self.model_label.setText("No model loaded")
+
+    def _on_busy(self, busy: bool) -> None:
+        if busy:
+            self.banner.hide()
+        self.compare.set_busy(busy)
+        self.probes.set_busy(busy)
+
+    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        s = self.settings
+        s.setValue("geometry", self.saveGeometry())
+        s.setValue("question", self.compare.question.text())
+        s.setValue("tab", self.tabs.currentIndex())
+        if self.compare.picker.boxes:
+            s.setValue("personas", self.compare.picker.selected())
+        s.sync()
+        self.thread.stop()
+        super().closeEvent(event)
+
+
+def main(argv: list[str] | None = None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv if argv is None else ["talab", *argv])
+    app.setApplicationName("TA Lab")
+    window = MainWindow()
+    window.show()
+    return int(app.exec())

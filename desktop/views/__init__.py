@@ -1,0 +1,1 @@
+"""Views: widgets that show engine state and emit user intent; no engine logic here."""

@@ -1,0 +1,68 @@
+"""A grouped bar chart drawn with QPainter (QtCharts is not in PySide6-Essentials).
+
+Used for the probe scores: a class reads bars faster than a table of
+percentages on a projector.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948"]
+
+
+class BarChart(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.series: list[str] = []
+        self.groups: list[tuple[str, list[float | None]]] = []
+        self.empty_text = "No data yet"
+        self.setMinimumHeight(220)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_data(self, series: list[str], groups: list[tuple[str, list[float | None]]]) -> None:
+        """``groups`` are (label, one value in 0..1 per series); None draws no bar."""
+        self.series, self.groups = series, groups
+        self.update()
+
+    def paintEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(self.rect()).adjusted(44, 28, -12, -40)
+        fm = p.fontMetrics()
+        if not self.groups:
+            p.setPen(self.palette().placeholderText().color())
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.empty_text)
+            return
+        # legend
+        x = rect.left()
+        for i, name in enumerate(self.series):
+            p.fillRect(QRectF(x, 6, 12, 12), QColor(PALETTE[i % len(PALETTE)]))
+            p.setPen(self.palette().text().color())
+            p.drawText(int(x + 16), 17, name)
+            x += 28 + fm.horizontalAdvance(name)
+        # axis and grid
+        grid = QPen(self.palette().mid().color())
+        for tick in (0, 25, 50, 75, 100):
+            y = rect.bottom() - rect.height() * tick / 100
+            p.setPen(grid)
+            p.drawLine(int(rect.left()), int(y), int(rect.right()), int(y))
+            p.setPen(self.palette().text().color())
+            p.drawText(4, int(y + fm.ascent() / 2), f"{tick}%")
+        group_w = rect.width() / len(self.groups)
+        bar_w = max(4.0, (group_w * 0.8) / max(1, len(self.series)))
+        for g, (label, values) in enumerate(self.groups):
+            gx = rect.left() + g * group_w + group_w * 0.1
+            for i, value in enumerate(values):
+                if value is None:
+                    continue
+                h = rect.height() * max(0.0, min(1.0, value))
+                bar = QRectF(gx + i * bar_w, rect.bottom() - h, bar_w - 2, h)
+                p.fillRect(bar, QColor(PALETTE[i % len(PALETTE)]))
+            p.setPen(self.palette().text().color())
+            text = fm.elidedText(label, Qt.TextElideMode.ElideRight, int(group_w))
+            p.drawText(QRectF(rect.left() + g * group_w, rect.bottom() + 4, group_w, 34),
+                       Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+                       text)

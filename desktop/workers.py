@@ -1,0 +1,158 @@
+"""Engine callbacks → Qt signals.
+
+One ``LabWorker`` lives on one QThread and owns the llama context for its
+whole life (llama.cpp contexts are not thread-safe). The GUI talks to it only
+through queued signals; cancellation is a ``threading.Event`` the GUI sets
+directly and the engine checks between tokens.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from engine import paths
+from engine.errors import TalabError
+from engine.session import Lab, LabConfig
+
+LabFactory = Callable[[LabConfig], Lab]
+
+
+def _log_unexpected() -> str:
+    log = paths.data_dir() / "talab.log"
+    with log.open("a", encoding="utf-8") as fh:
+        traceback.print_exc(file=fh)
+    return str(log)
+
+
+class LabWorker(QObject):
+    # requests (GUI → worker, queued)
+    load_requested = Signal(object)
+    ask_requested = Signal(str, list, dict)
+    probe_requested = Signal(list, dict)
+    # reports (worker → GUI)
+    loaded = Signal(dict)
+    failed = Signal(str)
+    busy = Signal(bool)
+    answer_started = Signal(str)
+    token = Signal(str, str)
+    answer_done = Signal(str, dict)
+    ask_finished = Signal(int)
+    progress = Signal(int, int, str)
+    probe_finished = Signal(dict)
+
+    def __init__(self, factory: LabFactory | None = None) -> None:
+        super().__init__()
+        self._factory: LabFactory = factory or (lambda cfg: Lab(cfg))
+        self.lab: Lab | None = None
+        self.cancel_event = threading.Event()
+        self.load_requested.connect(self._load)
+        self.ask_requested.connect(self._ask)
+        self.probe_requested.connect(self._probe)
+
+    def cancel(self) -> None:
+        """Safe from any thread: the engine stops at the next token."""
+        self.cancel_event.set()
+
+    def _guard(self, job: Callable[[], None]) -> None:
+        self.cancel_event.clear()
+        self.busy.emit(True)
+        try:
+            job()
+        except TalabError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # never let a worker exception become a crash dialog
+            self.failed.emit(f"Unexpected {type(exc).__name__}: {exc} (details in {_log_unexpected()})")
+        finally:
+            self.busy.emit(False)
+
+    @Slot(object)
+    def _load(self, config: LabConfig) -> None:
+        def job() -> None:
+            if self.lab is not None:
+                self.lab.close()
+                self.lab = None
+            lab = self._factory(config)
+            self.lab = lab
+            self.loaded.emit({
+                "model": lab.model.display_name,
+                "model_path": str(lab.model.path),
+                "n_ctx": lab.runtime.n_ctx,
+                "kb": str(lab.kb.path),
+                "kb_title": lab.kb.data.course.title,
+                "prompt_tokens": lab.prompt_tokens(),
+                "personas": [
+                    {"id": p.id, "name": p.name, "role": p.role, "available": p.available,
+                     "reason": p.unavailable_reason or ""}
+                    for p in lab.personas.values()
+                ],
+            })  # fmt: skip
+
+        self._guard(job)
+
+    @Slot(str, list, dict)
+    def _ask(self, question: str, persona_ids: list[str], overrides: dict[str, Any]) -> None:
+        def job() -> None:
+            if self.lab is None:
+                raise TalabError("The model is not loaded yet")
+            run_id = self.lab.ask(
+                question, persona_ids, overrides,
+                on_start=lambda p: self.answer_started.emit(p.id),
+                on_token=lambda p, s: self.token.emit(p.id, s),
+                on_answer=lambda p, g: self.answer_done.emit(p.id, {
+                    "text": g.text, "finish_reason": g.finish_reason,
+                    "completion_tokens": g.completion_tokens, "tokens_per_s": g.tokens_per_s,
+                    "ttft_s": g.ttft_s, "prompt_tokens": g.prompt_tokens,
+                }),
+                should_cancel=self.cancel_event.is_set,
+            )  # fmt: skip
+            self.ask_finished.emit(run_id)
+
+        self._guard(job)
+
+    @Slot(list, dict)
+    def _probe(self, persona_ids: list[str], options: dict[str, Any]) -> None:
+        def job() -> None:
+            if self.lab is None:
+                raise TalabError("The model is not loaded yet")
+            result = self.lab.probe(
+                persona_ids,
+                on_progress=lambda p: self.progress.emit(p.done, p.total, f"{p.persona_id}: {p.probe_id}"),
+                should_cancel=self.cancel_event.is_set,
+                **options,
+            )
+            self.probe_finished.emit(
+                {"run_id": result.run_id, "status": result.status, "summary": result.summary}
+            )
+
+        self._guard(job)
+
+    @Slot()
+    def shutdown_slot(self) -> None:
+        if self.lab is not None:
+            self.lab.close()
+            self.lab = None
+
+
+class WorkerThread:
+    """Starts the worker on its own QThread and stops it cleanly on exit."""
+
+    def __init__(self, worker: LabWorker) -> None:
+        self.worker = worker
+        self.thread = QThread()
+        self.thread.setObjectName("talab-inference")
+        worker.moveToThread(self.thread)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.worker.cancel()
+        # close the model on its own thread, then end the loop
+        from PySide6.QtCore import QMetaObject, Qt
+
+        QMetaObject.invokeMethod(self.worker, "shutdown_slot", Qt.ConnectionType.BlockingQueuedConnection)
+        self.thread.quit()
+        self.thread.wait(10_000)

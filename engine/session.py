@@ -1,0 +1,122 @@
+"""A ``Lab``: one model, one KB, the personas and the store, wired together.
+
+Both front ends (CLI and desktop) drive the engine through this class so an
+answer asked in the GUI is logged exactly like one asked on the command line.
+The runtime is created through ``runtime_factory`` so GUI tests can swap in a
+scripted model while everything else (KB, personas, scoring, SQLite) stays real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.kb import CourseKB, load_kb
+from engine.models import ModelInfo, load_model_info
+from engine.personas import Persona, load_personas, select
+from engine.probes import ProbeSet, load_probe_set
+from engine.runner import Progress, RunResult, adapter_record, messages_for, run_probes
+from engine.runtime import DEFAULT_N_CTX, Generation, Runtime, SamplingParams
+from engine.store import Store, open_store
+
+RuntimeFactory = Callable[..., Any]
+
+
+@dataclass
+class LabConfig:
+    model: str | Path = "default"
+    kb: Path | None = None
+    lang: str = "en"
+    personas_file: Path | None = None
+    n_ctx: int = DEFAULT_N_CTX
+
+
+class Lab:
+    def __init__(self, config: LabConfig, *, runtime_factory: RuntimeFactory = Runtime,
+                 store: Store | None = None) -> None:
+        self.config = config
+        self.kb: CourseKB = load_kb(config.kb, lang=config.lang)
+        self.personas: dict[str, Persona] = load_personas(self.kb, config.personas_file)
+        self.model: ModelInfo = load_model_info(config.model)
+        self.store = store or open_store()
+        self.runtime = runtime_factory(self.model, n_ctx=config.n_ctx)
+
+    def close(self) -> None:
+        self.runtime.close()
+
+    def prompt_tokens(self) -> int:
+        return int(self.runtime.count_tokens(self.kb.system_prompt))
+
+    def ask(
+        self,
+        question: str,
+        persona_ids: list[str],
+        overrides: dict[str, Any] | None = None,
+        *,
+        on_start: Callable[[Persona], None] | None = None,
+        on_token: Callable[[Persona, str], None] | None = None,
+        on_answer: Callable[[Persona, Generation], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> int:
+        """Ask every persona the same question; each answer is stored as it completes."""
+        chosen = select(self.personas, persona_ids)
+        base = SamplingParams()
+        run_id = self.store.create_run(
+            kind="ask", model_label=self.model.label, model_path=str(self.model.path),
+            model_sha256=self.model.sha256, kb_path=str(self.kb.path), kb_hash=self.kb.sha256,
+            lang=self.config.lang, personas=[p.id for p in chosen],
+            params={"sampling": base.as_dict(), "overrides": overrides or {}},
+            seed=base.seed, n_ctx=self.runtime.n_ctx,
+        )
+        status = "done"
+        for persona in chosen:
+            params = persona.params(base, overrides)
+            self.runtime.set_adapters(persona.adapters)
+            if on_start:
+                on_start(persona)
+            gen = self.runtime.generate(
+                messages_for(persona, question), params,
+                on_token=(lambda s, p=persona: on_token(p, s)) if on_token else None,
+                should_cancel=should_cancel,
+            )
+            self.store.add_answer(
+                run_id, persona_id=persona.id, probe_id="ask", category="ask", question=question,
+                system_prompt=persona.system_prompt, prompt=gen.prompt, answer=gen.text,
+                finish_reason=gen.finish_reason, prompt_tokens=gen.prompt_tokens,
+                completion_tokens=gen.completion_tokens, ttft_s=round(gen.ttft_s, 4),
+                tokens_per_s=round(gen.tokens_per_s, 2), model_sha256=self.model.sha256,
+                adapters=adapter_record(persona),
+                kb_hash=self.kb.sha256 if persona.system_prompt else None,
+                params=params.as_dict(), seed=params.seed,
+            )
+            if on_answer:
+                on_answer(persona, gen)
+            if gen.finish_reason == "cancelled":
+                status = "cancelled"
+                break
+        self.store.finish_run(run_id, status)
+        return run_id
+
+    def probe(
+        self,
+        persona_ids: list[str],
+        *,
+        probes_file: Path | None = None,
+        category: str | None = None,
+        limit: int | None = None,
+        overrides: dict[str, Any] | None = None,
+        resume_run: int | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> RunResult:
+        chosen = select(self.personas, persona_ids)
+        probe_set: ProbeSet = load_probe_set(probes_file)
+        probes = probe_set.select(lang=self.config.lang, category=category, limit=limit)
+        return run_probes(
+            self.runtime, self.store, chosen, probe_set, probes, kb=self.kb,
+            lang=self.config.lang, params=SamplingParams(), overrides=overrides,
+            selection={"category": category, "limit": limit}, resume_run=resume_run,
+            on_progress=on_progress, should_cancel=should_cancel,
+        )

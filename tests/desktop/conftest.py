@@ -1,0 +1,36 @@
+"""GUI fixtures: a real MainWindow whose Lab runs on the scripted runtime."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.fakes import FakeRuntime
+
+
+@pytest.fixture
+def script() -> dict[str, Any]:
+    """Tests fill ``answers`` (and may set ``delay_s``) before the window loads."""
+    return {"answers": [], "delay_s": 0.0, "runtimes": []}
+
+
+@pytest.fixture
+def window(qtbot, script: dict[str, Any]) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    from desktop.app import MainWindow
+    from engine.session import Lab
+
+    def factory(config: Any) -> Lab:
+        def make_runtime(model: Any, n_ctx: int) -> FakeRuntime:
+            rt = FakeRuntime(model, n_ctx=n_ctx, answers=script["answers"], delay_s=script["delay_s"])
+            script["runtimes"].append(rt)
+            return rt
+
+        return Lab(config, runtime_factory=make_runtime)
+
+    win = MainWindow(factory)
+    qtbot.addWidget(win)
+    qtbot.waitUntil(lambda: bool(win.names), timeout=10_000)
+    yield win
+    win.close()

@@ -1,0 +1,86 @@
+"""The main window on a scripted model: real Qt widgets, real KB, personas and SQLite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+
+from engine.store import open_store
+
+
+def test_personas_from_the_kb_with_untrained_ones_disabled(window) -> None:  # type: ignore[no-untyped-def]
+    boxes = window.compare.picker.boxes
+    assert list(boxes) == ["base", "prompted", "finetuned", "finetuned-prompted", "merged"]
+    assert boxes["prompted"].isEnabled() and boxes["prompted"].isChecked()
+    assert not boxes["finetuned"].isEnabled()
+    assert "not been trained" in boxes["finetuned"].toolTip()
+    assert "Machine Learning 2025" in window.model_label.text()
+    assert window.compare.empty.isVisible() or not window.isVisible()
+
+
+def test_ask_streams_into_one_column_per_persona_and_logs(window, script, qtbot) -> None:  # type: ignore[no-untyped-def]
+    script["runtimes"][0].answers.extend(["I am SmolLM.", "I am Xiao Jin, Prof. Lee's TA."])
+    window.compare.question.setText("Who are you?")
+    qtbot.keyClick(window.compare.question, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "Saved" in window.statusBar().currentMessage()
+                    or "saved" in window.statusBar().currentMessage(), timeout=10_000)
+    cols = window.compare.columns
+    assert list(cols) == ["base", "prompted"]
+    assert cols["base"].text.toPlainText() == "I am SmolLM."
+    assert cols["prompted"].text.toPlainText() == "I am Xiao Jin, Prof. Lee's TA."
+    assert "tok/s" in cols["prompted"].stats.text()
+    run = open_store().list_runs(1)[0]
+    assert run["kind"] == "ask" and run["n_answers"] == 2
+
+
+def test_stop_cancels_between_tokens(window, script, qtbot) -> None:  # type: ignore[no-untyped-def]
+    rt = script["runtimes"][0]
+    rt.delay_s = 0.05
+    rt.answers.append(" ".join(["word"] * 200))
+    window.compare.question.setText("Write a long essay")
+    window.compare.ask_button.click()
+    qtbot.waitUntil(lambda: window.compare.stop_button.isEnabled(), timeout=5_000)
+    qtbot.waitUntil(lambda: "word" in window.compare.columns["base"].text.toPlainText(), timeout=5_000)
+    window.compare.stop_button.click()
+    qtbot.waitUntil(lambda: window.compare.ask_button.isEnabled(), timeout=5_000)
+    assert "stopped" in window.compare.columns["base"].stats.text()
+    assert window.compare.columns["base"].text.toPlainText().count("word") < 200
+
+
+def test_probe_run_fills_progress_chart_and_table(window, script, qtbot) -> None:  # type: ignore[no-untyped-def]
+    view = window.probes
+    view.limit.setValue(3)
+    with qtbot.waitSignal(window.worker.probe_finished, timeout=20_000) as blocker:
+        view.run_button.click()
+    result: dict[str, Any] = blocker.args[0]
+    qtbot.waitUntil(lambda: view.table.rowCount() > 0, timeout=5_000)
+    assert result["status"] == "done"
+    assert view.progress.value() == view.progress.maximum() == 6  # 3 probes × 2 personas
+    assert view.chart.series == ["Base", "Prompted TA"]
+    assert view.table.columnCount() == 2
+    assert f"Run {result['run_id']} finished" in view.status.text()
+
+
+def test_errors_show_in_a_banner_not_a_dialog(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from engine.session import LabConfig
+
+    window.worker.load_requested.emit(LabConfig(model="/nonexistent/model.gguf"))
+    qtbot.waitUntil(lambda: window.banner.isVisibleTo(window), timeout=5_000)
+    assert "not found" in window.banner.text()
+
+
+def test_settings_survive_a_restart(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from desktop.app import MainWindow
+
+    window.compare.question.setText("When is HW1 due?")
+    window.set_font_size(18)
+    window.compare.picker.boxes["base"].setChecked(False)
+    window.close()
+    again = MainWindow(window.worker._factory)
+    qtbot.addWidget(again)
+    qtbot.waitUntil(lambda: bool(again.names), timeout=10_000)
+    assert again.compare.question.text() == "When is HW1 due?"
+    assert again.font().pointSize() == 18
+    assert again.compare.picker.selected() == ["prompted"]
+    again.close()

@@ -1,0 +1,109 @@
+"""Personas (YAML, availability) and the default probe set."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from engine.errors import PersonaError, ProbeError
+from engine.kb import load_kb
+from engine.personas import load_personas, select
+from engine.probes import load_probe_set
+from engine.scoring import CATEGORIES
+
+
+@pytest.fixture
+def kb():  # type: ignore[no-untyped-def]
+    return load_kb(lang="en")
+
+
+def test_builtin_personas(kb) -> None:  # type: ignore[no-untyped-def]
+    ps = load_personas(kb)
+    assert list(ps) == ["base", "prompted", "finetuned", "finetuned-prompted", "merged"]
+    assert ps["base"].system_prompt is None and not ps["base"].adapters
+    assert ps["prompted"].system_prompt == kb.system_prompt
+    assert ps["merged"].adapters[0].scale == 0.5
+    assert ps["finetuned"].available is False
+    assert "not been trained" in (ps["finetuned"].unavailable_reason or "")
+
+
+def test_a_trained_adapter_makes_the_persona_available(kb, talab_home: Path) -> None:  # type: ignore[no-untyped-def]
+    (talab_home / "adapters").mkdir(parents=True, exist_ok=True)
+    (talab_home / "adapters" / "xiaojin.gguf").write_bytes(b"GGUF")
+    assert load_personas(kb)["finetuned"].available
+
+
+def test_user_personas_extend_and_override(kb, talab_home: Path) -> None:  # type: ignore[no-untyped-def]
+    talab_home.mkdir(parents=True, exist_ok=True)
+    (talab_home / "personas.yaml").write_text(
+        "personas:\n"
+        "  - id: strict\n    name: Strict TA\n    system_prompt: 'You are {{ kb.ta.name }}. Be strict.'\n"
+        "    sampling: {temperature: 0.7, max_tokens: 32}\n"
+        "  - id: base\n    name: Plain model\n"
+    )
+    ps = load_personas(kb)
+    assert ps["strict"].system_prompt == f"You are {kb.data.ta.name}. Be strict."
+    assert ps["base"].name == "Plain model"
+    from engine.runtime import SamplingParams
+
+    params = ps["strict"].params(SamplingParams(), {"max_tokens": 8})
+    assert (params.temperature, params.max_tokens) == (0.7, 8)  # persona, then the user's flag
+
+
+def test_invalid_persona_file_names_the_line(kb, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = tmp_path / "p.yaml"
+    f.write_text("personas:\n  - id: x\n    name: X\n    adapters:\n      - name: a\n        scale: lots\n")
+    with pytest.raises(PersonaError, match=r"p.yaml:6: field 'personas.0.adapters.0.scale'"):
+        load_personas(kb, f)
+
+
+def test_select_unknown_and_unavailable(kb) -> None:  # type: ignore[no-untyped-def]
+    ps = load_personas(kb)
+    with pytest.raises(PersonaError, match="Unknown persona 'nobody'"):
+        select(ps, ["nobody"])
+    with pytest.raises(PersonaError, match="unavailable"):
+        select(ps, ["merged"])
+    assert [p.id for p in select(ps, ["prompted", "base"])] == ["prompted", "base"]
+
+
+def test_default_probe_set_covers_the_lecture() -> None:
+    ps = load_probe_set()
+    assert len(ps.probes) >= 30
+    counts = Counter(p.category for p in ps.probes)
+    assert set(counts) == set(CATEGORIES)
+    assert all(p.question.get("en") and p.question.get("zh-TW") for p in ps.probes)
+    ids = [p.id for p in ps.probes]
+    assert len(ids) == len(set(ids))
+    questions = " ".join(p.question["en"].lower() for p in ps.probes)
+    assert "most handsome" in questions and "president" in questions
+
+
+def test_probe_selection(tmp_path: Path) -> None:
+    ps = load_probe_set()
+    inj = ps.select(category="injection")
+    assert inj and all(p.category == "injection" for p in inj)
+    assert len(ps.select(limit=3)) == 3
+    assert len(ps.select(lang="zh-TW")) == len(ps.probes)
+    with pytest.raises(ProbeError, match="No probes left"):
+        ps.select(limit=0)
+
+
+def test_bad_probe_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("name: x\nprobes: []\n")
+    with pytest.raises(ProbeError, match="probe set is empty"):
+        load_probe_set(empty)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: x\nprobes:\n  - id: a\n    category: trivia\n    question: {en: hi}\n"
+        "    assert: {contains_any: [x]}\n"
+    )
+    with pytest.raises(ProbeError, match=r"bad.yaml:4: field 'probes.0.category'"):
+        load_probe_set(bad)
+    dup = tmp_path / "dup.yaml"
+    one = "  - id: a\n    category: identity\n    question: {en: hi}\n    assert: {regex: '('}\n"
+    dup.write_text("name: x\nprobes:\n" + one)
+    with pytest.raises(ProbeError, match="regex does not compile"):
+        load_probe_set(dup)

@@ -1,0 +1,53 @@
+"""A scripted stand-in for the llama.cpp runtime, for GUI tests only.
+
+Everything around it stays real: KB, personas, scoring and the SQLite store.
+It streams its queued answers token by token and honours cancellation the
+same way the real runtime does, between tokens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any
+
+from engine.chat import Message
+from engine.runtime import Generation, SamplingParams
+
+
+class FakeRuntime:
+    def __init__(self, model: Any, *, n_ctx: int = 4096, answers: list[str] | None = None,
+                 delay_s: float = 0.0) -> None:
+        self.model = model
+        self.n_ctx = n_ctx
+        self.answers: deque[str] = deque(answers or [])
+        self.delay_s = delay_s
+        self.adapter_calls: list[list[Any]] = []
+        self.closed = False
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def set_adapters(self, adapters: list[Any]) -> None:
+        self.adapter_calls.append(list(adapters))
+
+    def generate(self, messages: list[Message], params: SamplingParams | None = None, *,
+                 on_token: Any = None, should_cancel: Any = None, **_: Any) -> Generation:
+        text = self.answers.popleft() if self.answers else "I am a scripted answer."
+        out: list[str] = []
+        finish = "stop"
+        for word in text.split(" "):
+            piece = (" " if out else "") + word
+            out.append(piece)
+            if on_token:
+                on_token(piece)
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            if should_cancel is not None and should_cancel():
+                finish = "cancelled"
+                break
+        prompt = "\n".join(m.content for m in messages)
+        return Generation("".join(out), finish, prompt, len(prompt.split()), len(out), 0.01, 100.0, 0.05)
+
+    def close(self) -> None:
+        self.closed = True
