@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, Slot
 from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
@@ -63,13 +63,14 @@ class MainWindow(QMainWindow):
         w.answer_started.connect(self.compare.on_started)
         w.token.connect(self.compare.on_token)
         w.answer_done.connect(self.compare.on_done)
-        w.ask_finished.connect(lambda run_id: self.statusBar().showMessage(f"Answers saved as run {run_id}", 8000))
+        # bound slots, not lambdas: PySide runs a lambda in the emitting (worker) thread
+        w.ask_finished.connect(self._on_ask_finished)
         w.progress.connect(self.probes.on_progress)
-        w.probe_finished.connect(lambda result: self.probes.show_result(result, self.names))
-        self.compare.ask.connect(lambda q, ps: w.ask_requested.emit(q, ps, {}))
-        self.compare.stop.connect(w.cancel)
+        w.probe_finished.connect(self._on_probe_finished)
+        self.compare.ask.connect(self._ask)
+        self.compare.stop.connect(self._cancel)
         self.probes.run.connect(w.probe_requested.emit)
-        self.probes.cancel.connect(w.cancel)
+        self.probes.cancel.connect(self._cancel)
 
         self._restore()
         w.load_requested.emit(self.config)
@@ -109,6 +110,7 @@ class MainWindow(QMainWindow):
         value = self.settings.value("personas", DEFAULT_PERSONAS)
         return list(value) if isinstance(value, list) else [str(value)]
 
+    @Slot(dict)
     def _on_loaded(self, info: dict[str, Any]) -> None:
         self.names = {p["id"]: p["name"] for p in info["personas"]}
         for picker in (self.compare.picker, self.probes.picker):
@@ -118,6 +120,24 @@ class MainWindow(QMainWindow):
             f"/{info['n_ctx']} tokens"
         )
 
+    @Slot(str, list)
+    def _ask(self, question: str, personas: list[str]) -> None:
+        self.worker.ask_requested.emit(question, personas, {})
+
+    @Slot()
+    def _cancel(self) -> None:
+        """Called on the GUI thread: a queued call would wait behind the running job."""
+        self.worker.cancel()
+
+    @Slot(int)
+    def _on_ask_finished(self, run_id: int) -> None:
+        self.statusBar().showMessage(f"Answers saved as run {run_id}", 8000)
+
+    @Slot(dict)
+    def _on_probe_finished(self, result: dict[str, Any]) -> None:
+        self.probes.show_result(result, self.names)
+
+    @Slot(str)
     def _on_failed(self, message: str) -> None:
         """Errors go to a banner, not a modal dialog: the class keeps seeing the app."""
         self.banner.setText(message)
@@ -125,6 +145,7 @@ class MainWindow(QMainWindow):
         if not self.names:
             self.model_label.setText("No model loaded")
 
+    @Slot(bool)
     def _on_busy(self, busy: bool) -> None:
         if busy:
             self.banner.hide()

@@ -149,6 +149,9 @@ class WorkerThread:
         self.thread.start()
 
     def stop(self) -> None:
+        """Idempotent: a window can be closed twice (user, then test teardown)."""
+        if not self.thread.isRunning():
+            return
         self.worker.cancel()
         # close the model on its own thread, then end the loop
         from PySide6.QtCore import QMetaObject, Qt

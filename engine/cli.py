@@ -133,11 +133,21 @@ def cmd_probe(args: argparse.Namespace) -> int:
         overrides = params.get("overrides", {})
         selection = {"category": params.get("category"), "limit": params.get("limit")}
     lab = _lab(args)
+    # fail on bad personas or probes before drawing a progress bar
+    from engine.personas import select
+    from engine.probes import load_probe_set
+
+    try:
+        select(lab.personas, args.personas)
+        load_probe_set(args.probes).select(lang=args.lang, **selection)
+    except TalabError:
+        lab.close()
+        raise
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     console = err_console()
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console,
+                        TimeElapsedColumn(), console=console, transient=True,
                         disable=args.json and not console.is_terminal)
     try:
         with progress:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Qt
 
 from engine.store import open_store
@@ -51,15 +49,15 @@ def test_stop_cancels_between_tokens(window, script, qtbot) -> None:  # type: ig
 def test_probe_run_fills_progress_chart_and_table(window, script, qtbot) -> None:  # type: ignore[no-untyped-def]
     view = window.probes
     view.limit.setValue(3)
-    with qtbot.waitSignal(window.worker.probe_finished, timeout=20_000) as blocker:
-        view.run_button.click()
-    result: dict[str, Any] = blocker.args[0]
-    qtbot.waitUntil(lambda: view.table.rowCount() > 0, timeout=5_000)
-    assert result["status"] == "done"
+    view.run_button.click()
+    # waitUntil, not waitSignal: the signal comes from the worker thread
+    qtbot.waitUntil(lambda: "finished" in view.status.text(), timeout=20_000)
     assert view.progress.value() == view.progress.maximum() == 6  # 3 probes × 2 personas
     assert view.chart.series == ["Base", "Prompted TA"]
     assert view.table.columnCount() == 2
-    assert f"Run {result['run_id']} finished" in view.status.text()
+    run = open_store().list_runs(1)[0]
+    assert f"Run {run['id']} finished" in view.status.text()
+    assert run["kind"] == "probe" and run["n_answers"] == 6 and run["status"] == "done"
 
 
 def test_errors_show_in_a_banner_not_a_dialog(window, qtbot) -> None:  # type: ignore[no-untyped-def]

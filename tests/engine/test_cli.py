@@ -5,6 +5,7 @@ Every bad input must end in one ``error:`` line, a non-zero exit and no tracebac
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -129,7 +130,8 @@ def test_probe_json_runs_and_export(tmp_path: Path) -> None:
     assert talab("export", str(run_id), "--format", "csv", "-o", str(csv_path)).returncode == 0
     import csv
 
-    rows = list(csv.DictReader(csv_path.open(encoding="utf-8")))
+    with csv_path.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     assert len(rows) == 4 and {r["persona_id"] for r in rows} == {"base", "prompted"}
     assert all(r["model_sha256"] and r["seed"] == "42" for r in rows)
     jsonl = tmp_path / "run.jsonl"
@@ -158,7 +160,8 @@ def _wait_for_answers(db_file: Path, n: int, proc: subprocess.Popen[str], timeou
         assert proc.poll() is None, "probe run ended before it could be interrupted"
         if db_file.exists():
             try:
-                count = sqlite3.connect(db_file).execute("select count(*) from answers").fetchone()[0]
+                with contextlib.closing(sqlite3.connect(db_file)) as db:
+                    count = db.execute("select count(*) from answers").fetchone()[0]
             except sqlite3.Error:
                 count = 0
             if count >= n:
@@ -174,7 +177,7 @@ def test_killed_run_keeps_answers_and_resumes(talab_home: Path) -> None:
     db_file = talab_home / "talab.db"
     _wait_for_answers(db_file, 2, proc)
     proc.kill()
-    proc.wait()
+    proc.communicate()
     db = sqlite3.connect(db_file)
     kept = db.execute("select id, answer from answers").fetchall()
     assert 2 <= len(kept) < 12
