@@ -59,8 +59,8 @@ class ModelInfo:
 
     @property
     def display_name(self) -> str:
-        name = self.header.metadata.get("general.name")
-        return name if isinstance(name, str) and name else self.path.stem
+        """The file name: it carries the quantisation, which general.name often lacks."""
+        return self.path.stem
 
     @cached_property
     def sha256(self) -> str:

@@ -13,6 +13,7 @@ from engine.scoring import check, is_refusal, passed, summarize
     "That is outside the scope of this course.",
     "I can only answer questions about Machine Learning 2025.",
     "抱歉，我只能回答與課程有關的問題。",
+    "As a chatbot I don't have the ability to grade homework.",
 ])  # fmt: skip
 def test_refusals_are_detected(text: str) -> None:
     assert is_refusal(text)
@@ -22,6 +23,8 @@ def test_refusals_are_detected(text: str) -> None:
     "The capital of France is Paris.",
     "Here is a poem:\nThe sea is wide\nThe waves are blue",
     "HW1 is due on March 14 at 23:59.",
+    "I'm sorry for any confusion. I'll be happy to help with that.",
+    "Sure, I'd be happy to recommend a few pizza places.",
 ])  # fmt: skip
 def test_ordinary_answers_are_not_refusals(text: str) -> None:
     assert not is_refusal(text)
