@@ -152,7 +152,7 @@ class MainWindow(QMainWindow):
         self.compare.set_busy(busy)
         self.probes.set_busy(busy)
 
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: Any) -> None:
         s = self.settings
         s.setValue("geometry", self.saveGeometry())
         s.setValue("question", self.compare.question.text())

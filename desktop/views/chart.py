@@ -27,7 +27,7 @@ class BarChart(QWidget):
         self.series, self.groups = series, groups
         self.update()
 
-    def paintEvent(self, event: object) -> None:  # noqa: N802 - Qt override
+    def paintEvent(self, event: object) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = QRectF(self.rect()).adjusted(44, 28, -12, -40)

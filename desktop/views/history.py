@@ -34,7 +34,7 @@ class HistoryView(QWidget):
         if not runs:
             self.hint.setText("No runs yet: ask a question or run the probes. Runs are kept in " + str(path))
         else:
-            self.hint.setText(f"{len(runs)} runs in {path} · export one with: talab export RUN_ID --format csv")
+            self.hint.setText(f"{len(runs)} runs in {path} · export: talab export RUN_ID --format csv")
         self.table.setRowCount(len(runs))
         for r, run in enumerate(runs):
             personas = run.get("personas")
