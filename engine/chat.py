@@ -79,3 +79,24 @@ class ChatRenderer:
                 parts.append(f"Answer: {m.content.strip()}\n")
         parts.append("Answer:")
         return RenderedPrompt("\n".join(parts), PLAIN_FORMAT, stop=("\nQuestion:",))
+
+
+def safe_prefix(text: str, stops: tuple[str, ...]) -> tuple[int, bool]:
+    """How much of streamed ``text`` may be shown, and whether a stop string appeared.
+
+    Text that could be the beginning of a stop string is held back until the
+    next token decides, so the user never sees half of "\nQuestion:".
+    """
+    cut, hit = len(text), False
+    for s in stops:
+        at = text.find(s)
+        if at >= 0:
+            cut, hit = min(cut, at), True
+    if hit:
+        return cut, True
+    for s in stops:
+        for k in range(min(len(s) - 1, len(text)), 0, -1):
+            if text.endswith(s[:k]):
+                cut = min(cut, len(text) - k)
+                break
+    return cut, False

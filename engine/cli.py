@@ -57,7 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--probes", type=Path, help="probe set YAML (default: course_kb/probes/default.yaml)")
     probe.add_argument("--limit", type=int, help="only the first N probes")
     probe.add_argument("--category", help="only this category")
-    probe.add_argument("--resume", type=int, metavar="RUN_ID", help="finish an interrupted run")
+    again = probe.add_mutually_exclusive_group()
+    again.add_argument("--resume", type=int, metavar="RUN_ID", help="finish an interrupted run")
+    again.add_argument("--replay", type=int, metavar="RUN_ID",
+                       help="run again with a past run's model, KB, probes, personas, seed and "
+                            "parameters, and report which answers differ")
     probe.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
     runs = sub.add_parser("runs", help="list past runs")
@@ -123,13 +127,15 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
     overrides = _overrides(args)
     selection: dict[str, Any] = {"category": args.category, "limit": args.limit}
-    if args.resume is not None:
-        run = open_store().get_run(args.resume)
+    past = args.resume if args.resume is not None else args.replay
+    if past is not None:
+        run = open_store().get_run(past)
         if run.get("kind") != "probe":
-            raise TalabError(f"Run {args.resume} is not a probe run")
+            raise TalabError(f"Run {past} is not a probe run")
         params = run.get("params") or {}
         args.personas, args.lang = run["personas"], run["lang"]
         args.probes, args.kb = Path(run["probe_set"]), Path(run["kb_path"])
+        args.model, args.n_ctx = run["model_path"], run["n_ctx"] or args.n_ctx
         overrides = params.get("overrides", {})
         selection = {"category": params.get("category"), "limit": params.get("limit")}
     lab = _lab(args)
@@ -138,6 +144,9 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from engine.probes import load_probe_set
 
     try:
+        if past is not None and lab.model.sha256 != run["model_sha256"]:
+            raise TalabError(f"Run {past} used another model file than {lab.model.path} "
+                             f"(sha256 {run['model_sha256'][:12]}…); it cannot be replayed exactly")
         select(lab.personas, args.personas)
         load_probe_set(args.probes).select(lang=args.lang, **selection)
     except TalabError:
@@ -166,14 +175,23 @@ def cmd_probe(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         lab.close()
+    extra: dict[str, Any] = {}
+    if args.replay is not None:
+        from engine.runner import compare_runs
+
+        extra["replay"] = compare_runs(lab.store, args.replay, result.run_id)
     if args.json:
-        print(json.dumps({"run_id": result.run_id, "status": result.status, **result.summary}))
+        print(json.dumps({"run_id": result.run_id, "status": result.status, **result.summary, **extra}))
     else:
         from rich.console import Console
 
         names = {pid: lab.personas[pid].name for pid in result.summary["personas"]}
         Console(highlight=False).print(summary_table(result.summary, names))
         print(f"Run {result.run_id} stored in {lab.store.path}")
+        if "replay" in extra:
+            rep = extra["replay"]
+            print(f"Replay of run {args.replay}: {rep['identical']}/{rep['compared']} answers identical"
+                  + (f"; differing: {', '.join(rep['differing'][:10])}" if rep["differing"] else ""))
     if result.status == "cancelled":
         console.print(f"Cancelled: finished answers are kept. "
                       f"Resume with: talab probe --resume {result.run_id}")

@@ -153,3 +153,13 @@ def run_probes(
     summary = scoring.summarize(store.answers(run_id), [p.id for p in personas])
     store.finish_run(run_id, status, summary)
     return RunResult(run_id, status, summary, answered)
+
+
+def compare_runs(store: Store, original: int, replay: int) -> dict[str, Any]:
+    """Which answers a replay reproduced, word for word (the replayability check)."""
+    before = {(a["persona_id"], a["probe_id"]): a["answer"] for a in store.answers(original)}
+    after = {(a["persona_id"], a["probe_id"]): a["answer"] for a in store.answers(replay)}
+    shared = sorted(set(before) & set(after))
+    differing = [f"{p}/{q}" for p, q in shared if before[(p, q)] != after[(p, q)]]
+    return {"original": original, "compared": len(shared),
+            "identical": len(shared) - len(differing), "differing": differing}

@@ -16,13 +16,14 @@ import codecs
 import ctypes
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.adapters import AdapterSpec, validate_adapter
-from engine.chat import ChatRenderer, Message, RenderedPrompt
+from engine.chat import ChatRenderer, Message, RenderedPrompt, safe_prefix
 from engine.errors import AdapterError, Cancelled, ContextOverflowError, ModelError
 from engine.models import ModelInfo
 
@@ -85,6 +86,25 @@ def physical_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+#: The last lines llama.cpp logged, kept for error messages instead of printed.
+LLAMA_LOG: deque[str] = deque(maxlen=50)
+_log_callback: Any = None
+
+
+def _quiet_llama_logs(llama_cpp: Any) -> None:
+    """Route llama.cpp's notices (SWA cache, tensor info) away from the user's terminal."""
+    global _log_callback
+    if _log_callback is not None:
+        return
+
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    def _callback(level: int, text: bytes, user_data: Any) -> None:
+        LLAMA_LOG.append(text.decode("utf-8", errors="replace"))
+
+    _log_callback = _callback
+    llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
+
+
 class Runtime:
     """A loaded model plus its adapter state."""
 
@@ -102,6 +122,7 @@ class Runtime:
         self._adapters: dict[Path, Any] = {}
         self._active: tuple[tuple[str, float], ...] = ()
         self._kv_prefix: tuple[int, ...] | None = None
+        self._emitted = 0
         self._prefix_lens: dict[str | None, int] = {}
         self.cache_resets = 0
         self._load()
@@ -110,6 +131,7 @@ class Runtime:
     def _load(self) -> None:
         import llama_cpp  # heavy: only on the path that needs it
 
+        _quiet_llama_logs(llama_cpp)
         try:
             self._llm = llama_cpp.Llama(
                 model_path=str(self.model.path),
@@ -234,6 +256,16 @@ class Runtime:
             self._kv_prefix = prefix
 
     # -- generation ------------------------------------------------------
+    def _stream_visible(self, parts: list[str], stops: tuple[str, ...],
+                        on_token: TokenCallback | None) -> bool:
+        """Emit newly safe text; True once a stop string has appeared (never shown)."""
+        text = "".join(parts)
+        cut, hit = safe_prefix(text, stops)
+        if cut > self._emitted and on_token is not None:
+            on_token(text[self._emitted:cut])
+        self._emitted = max(self._emitted, cut)
+        return hit
+
     def generate(
         self,
         messages: list[Message],
@@ -254,6 +286,7 @@ class Runtime:
         max_tokens = min(params.max_tokens, self.n_ctx - len(tokens))
 
         llm = self._llm
+        self._emitted = 0
         self._prepare_prefix(tokens, min(self._stable_prefix_len(messages), len(tokens) - 1))
         llm.set_seed(params.seed)
         vocab = llm._model.vocab
@@ -281,13 +314,11 @@ class Runtime:
                     finish = "stop"
                     break
                 out.append(token)
-                piece = decoder.decode(llm.detokenize([token]))
-                text_parts.append(piece)
-                if rendered.stop and any(s in "".join(text_parts) for s in rendered.stop):
+                text_parts.append(decoder.decode(llm.detokenize([token])))
+                stopped = self._stream_visible(text_parts, rendered.stop, on_token)
+                if stopped:
                     finish = "stop"
                     break
-                if piece and on_token is not None:
-                    on_token(piece)
                 if len(out) >= max_tokens:
                     break
                 if should_cancel is not None and should_cancel():

@@ -142,16 +142,18 @@ def test_probe_json_runs_and_export(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
-def test_same_run_twice_gives_the_same_answers(talab_home: Path) -> None:
-    args = ("probe", "--personas", "prompted", "--limit", "3", "--max-tokens", "24", "--json")
-    a = json.loads(talab(*args).stdout)["run_id"]
-    b = json.loads(talab(*args).stdout)["run_id"]
+def test_replay_gives_the_same_answers(talab_home: Path) -> None:
+    first = talab("probe", "--personas", "base,prompted", "--limit", "3", "--max-tokens", "24",
+                  "--seed", "5", "--json")
+    a = json.loads(first.stdout)["run_id"]
+    # different flags on the command line: a replay still uses the recorded settings
+    again = talab("probe", "--replay", str(a), "--max-tokens", "3", "--json")
+    assert again.returncode == 0, again.stderr
+    out = json.loads(again.stdout)
+    assert out["replay"] == {"original": a, "compared": 6, "identical": 6, "differing": []}
     db = sqlite3.connect(talab_home / "talab.db")
-    answers = [
-        [r[0] for r in db.execute("select answer from answers where run_id=? order by probe_id", [rid])]
-        for rid in (a, b)
-    ]
-    assert len(answers[0]) == 3 and answers[0] == answers[1]
+    rows = db.execute("select seed, params from answers where run_id=?", [out["run_id"]]).fetchall()
+    assert all(seed == 5 and json.loads(params)["max_tokens"] == 24 for seed, params in rows)
 
 
 def _wait_for_answers(db_file: Path, n: int, proc: subprocess.Popen[str], timeout: float = 120) -> None:

@@ -146,3 +146,13 @@ def test_write_gguf_helper_makes_loadable_files(tmp_path: Path) -> None:
     p = write_gguf(tmp_path / "t.gguf", "llama", {"x": np.ones((2, 3), np.float32)})
     h = read_header(p)
     assert h.architecture == "llama" and h.tensors[0].shape == (3, 2)
+
+
+def test_stop_strings_are_never_streamed() -> None:
+    from engine.chat import safe_prefix
+
+    stops = ("\nQuestion:",)
+    assert safe_prefix("Paris", stops) == (5, False)
+    assert safe_prefix("Paris\nQue", stops) == (5, False)  # held back: might be a stop
+    assert safe_prefix("Paris\nQuestion: next", stops) == (5, True)
+    assert safe_prefix("Paris\nQuiet", stops) == (11, False)  # released once it diverges
