@@ -26,11 +26,14 @@ def bench_plain(path: str, tokens: int) -> tuple[float, float]:
     t0 = time.perf_counter()
     first = []
     for q in QUESTIONS:
-        prompt = (f"<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n{q}<|im_end|>\n"
-                  "<|im_start|>assistant\n")
+        prompt = (
+            f"<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n{q}<|im_end|>\n"
+            "<|im_start|>assistant\n"
+        )
         start = time.perf_counter()
-        for i, _chunk in enumerate(llm.create_completion(prompt, max_tokens=tokens, temperature=0,
-                                                         stream=True, stop=[])):
+        for i, _chunk in enumerate(
+            llm.create_completion(prompt, max_tokens=tokens, temperature=0, stream=True, stop=[])
+        ):
             if i == 0:
                 first.append(time.perf_counter() - start)
             n += 1
@@ -76,8 +79,9 @@ def main() -> None:
     e_ttft = statistics.median(x[1] for x in engine)
     print(f"plain llama_cpp.Llama : {p_tps:6.1f} tok/s end-to-end, TTFT {p_ttft * 1000:5.0f} ms")
     print(f"TA Lab engine         : {e_tps:6.1f} tok/s end-to-end, TTFT {e_ttft * 1000:5.0f} ms")
-    print(f"ratio engine/plain    : {e_tps / p_tps:.2f}x throughput, "
-          f"{p_ttft / e_ttft:.2f}x faster first token")
+    print(
+        f"ratio engine/plain    : {e_tps / p_tps:.2f}x throughput, {p_ttft / e_ttft:.2f}x faster first token"
+    )
 
 
 if __name__ == "__main__":

@@ -33,9 +33,12 @@ def main() -> None:
 
     info = load_model_info("default")
     with tempfile.TemporaryDirectory() as tmp:
-        lora = write_lora(Path(tmp) / "bench.gguf", {t.name: t.shape for t in info.header.tensors},
-                          targets=("attn_q", "attn_k", "attn_v", "attn_output",
-                                   "ffn_up", "ffn_down", "ffn_gate"), rank=8)
+        lora = write_lora(
+            Path(tmp) / "bench.gguf",
+            {t.name: t.shape for t in info.header.tensors},
+            targets=("attn_q", "attn_k", "attn_v", "attn_output", "ffn_up", "ffn_down", "ffn_gate"),
+            rank=8,
+        )
         reloads = []
         for _ in range(max(3, args.rounds // 4)):
             t0 = time.perf_counter()

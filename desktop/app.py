@@ -14,7 +14,9 @@ from desktop.views.history import HistoryView
 from desktop.views.probes import ProbesView
 from desktop.workers import LabFactory, LabWorker, WorkerThread
 from engine import paths
+from engine.errors import TalabError
 from engine.session import LabConfig
+from engine.store import open_store
 
 DEFAULT_PERSONAS = ["base", "prompted", "finetuned", "finetuned-prompted", "merged"]
 
@@ -77,8 +79,10 @@ class MainWindow(QMainWindow):
 
     def _menus(self) -> None:
         view = self.menuBar().addMenu("&View")
-        for text, keys, delta in (("Larger text", QKeySequence.StandardKey.ZoomIn, 2),
-                                  ("Smaller text", QKeySequence.StandardKey.ZoomOut, -2)):
+        for text, keys, delta in (
+            ("Larger text", QKeySequence.StandardKey.ZoomIn, 2),
+            ("Smaller text", QKeySequence.StandardKey.ZoomOut, -2),
+        ):
             act = QAction(text, self)
             act.setShortcut(keys)
             act.triggered.connect(lambda _=False, d=delta: self.set_font_size(self.font().pointSize() + d))
@@ -119,6 +123,22 @@ class MainWindow(QMainWindow):
             f"{info['model']} · {info['kb_title']} · system prompt {info['prompt_tokens']}"
             f"/{info['n_ctx']} tokens"
         )
+        if self.probes.table.rowCount() == 0:
+            self._show_last_probe_run()
+
+    def _show_last_probe_run(self) -> None:
+        """Reopen on the last scores, so a restart does not blank the chart before class."""
+        try:
+            store = open_store()
+            runs = [r for r in store.list_runs(50) if r.get("kind") == "probe" and r.get("summary")]
+            store.close()
+        except TalabError:
+            return
+        if runs:
+            run = runs[0]
+            self.probes.show_result(
+                {"run_id": run["id"], "status": run["status"], "summary": run["summary"]}, self.names
+            )
 
     @Slot(str, list)
     def _ask(self, question: str, personas: list[str]) -> None:

@@ -35,10 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--model", default="default",
-                        help="'default' (SmolLM2-135M-Instruct), 'gemma3-270m' or a GGUF path")
-    common.add_argument("--kb", type=Path,
-                        help="course knowledge base YAML (default: course_kb/ml2025/LANG.yaml)")
+    common.add_argument(
+        "--model", default="default", help="'default' (SmolLM2-135M-Instruct), 'gemma3-270m' or a GGUF path"
+    )
+    common.add_argument(
+        "--kb", type=Path, help="course knowledge base YAML (default: course_kb/ml2025/LANG.yaml)"
+    )
     common.add_argument("--lang", default="en", choices=["en", "zh-TW"], help="question and KB language")
     common.add_argument("--personas-file", type=Path, help="extra persona definitions (YAML)")
     common.add_argument("--seed", type=int, help="sampling seed (default 42)")
@@ -48,20 +50,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", parents=[common], help="ask one question, streamed")
     ask.add_argument("question")
-    ask.add_argument("--persona", "--personas", dest="personas", type=_csv, default=["prompted"],
-                     help="persona id, or several separated by commas (default: prompted)")
+    ask.add_argument(
+        "--persona",
+        "--personas",
+        dest="personas",
+        type=_csv,
+        default=["prompted"],
+        help="persona id, or several separated by commas (default: prompted)",
+    )
 
     probe = sub.add_parser("probe", parents=[common], help="run a probe suite and score it")
-    probe.add_argument("--personas", "--persona", dest="personas", type=_csv,
-                       default=["base", "prompted"], help="comma-separated persona ids")
+    probe.add_argument(
+        "--personas",
+        "--persona",
+        dest="personas",
+        type=_csv,
+        default=["base", "prompted"],
+        help="comma-separated persona ids",
+    )
     probe.add_argument("--probes", type=Path, help="probe set YAML (default: course_kb/probes/default.yaml)")
     probe.add_argument("--limit", type=int, help="only the first N probes")
     probe.add_argument("--category", help="only this category")
     again = probe.add_mutually_exclusive_group()
     again.add_argument("--resume", type=int, metavar="RUN_ID", help="finish an interrupted run")
-    again.add_argument("--replay", type=int, metavar="RUN_ID",
-                       help="run again with a past run's model, KB, probes, personas, seed and "
-                            "parameters, and report which answers differ")
+    again.add_argument(
+        "--replay",
+        type=int,
+        metavar="RUN_ID",
+        help="run again with a past run's model, KB, probes, personas, seed and "
+        "parameters, and report which answers differ",
+    )
     probe.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
     runs = sub.add_parser("runs", help="list past runs")
@@ -99,8 +117,11 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 def _lab(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from engine.session import Lab, LabConfig
 
-    return Lab(LabConfig(model=args.model, kb=args.kb, lang=args.lang,
-                         personas_file=args.personas_file, n_ctx=args.n_ctx))
+    return Lab(
+        LabConfig(
+            model=args.model, kb=args.kb, lang=args.lang, personas_file=args.personas_file, n_ctx=args.n_ctx
+        )
+    )
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -109,7 +130,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     many = len(args.personas) > 1
     try:
         lab.ask(
-            args.question, args.personas, overrides,
+            args.question,
+            args.personas,
+            overrides,
             on_start=lambda p: print(f"\n── {p.name} ──", flush=True) if many else None,
             on_token=lambda _p, s: print(s, end="", flush=True),
             on_answer=lambda _p, _g: print(flush=True),
@@ -145,8 +168,10 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
     try:
         if past is not None and lab.model.sha256 != run["model_sha256"]:
-            raise TalabError(f"Run {past} used another model file than {lab.model.path} "
-                             f"(sha256 {run['model_sha256'][:12]}…); it cannot be replayed exactly")
+            raise TalabError(
+                f"Run {past} used another model file than {lab.model.path} "
+                f"(sha256 {run['model_sha256'][:12]}…); it cannot be replayed exactly"
+            )
         select(lab.personas, args.personas)
         load_probe_set(args.probes).select(lang=args.lang, **selection)
     except TalabError:
@@ -155,21 +180,32 @@ def cmd_probe(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     console = err_console()
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console, transient=True,
-                        disable=args.json and not console.is_terminal)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=args.json and not console.is_terminal,
+    )
     try:
         with progress:
             task = progress.add_task("loading", total=None)
 
             def on_progress(p: Any) -> None:
                 mark = "" if p.passed is None else (" ✓" if p.passed else " ✗")
-                progress.update(task, completed=p.done, total=p.total,
-                                description=f"{p.persona_id}: {p.probe_id}{mark}")
+                progress.update(
+                    task, completed=p.done, total=p.total, description=f"{p.persona_id}: {p.probe_id}{mark}"
+                )
 
             result = lab.probe(
-                args.personas, probes_file=args.probes, overrides=overrides,
-                resume_run=args.resume, on_progress=on_progress, should_cancel=cancel.is_set,
+                args.personas,
+                probes_file=args.probes,
+                overrides=overrides,
+                resume_run=args.resume,
+                on_progress=on_progress,
+                should_cancel=cancel.is_set,
                 **selection,
             )
     finally:
@@ -190,11 +226,14 @@ def cmd_probe(args: argparse.Namespace) -> int:
         print(f"Run {result.run_id} stored in {lab.store.path}")
         if "replay" in extra:
             rep = extra["replay"]
-            print(f"Replay of run {args.replay}: {rep['identical']}/{rep['compared']} answers identical"
-                  + (f"; differing: {', '.join(rep['differing'][:10])}" if rep["differing"] else ""))
+            print(
+                f"Replay of run {args.replay}: {rep['identical']}/{rep['compared']} answers identical"
+                + (f"; differing: {', '.join(rep['differing'][:10])}" if rep["differing"] else "")
+            )
     if result.status == "cancelled":
-        console.print(f"Cancelled: finished answers are kept. "
-                      f"Resume with: talab probe --resume {result.run_id}")
+        console.print(
+            f"Cancelled: finished answers are kept. Resume with: talab probe --resume {result.run_id}"
+        )
         return EXIT_CANCELLED
     return 0
 
@@ -235,9 +274,11 @@ def cmd_kb(args: argparse.Namespace) -> int:
     rt.close()
     if args.show:
         print(kb.system_prompt)
-    print(f"{kb.path}: valid ({kb.data.course.title}, {kb.language}"
-          f"{', sample data' if kb.data.sample else ''}); system prompt {n} tokens "
-          f"of a {rt.n_ctx}-token context ({n / rt.n_ctx:.0%})")
+    print(
+        f"{kb.path}: valid ({kb.data.course.title}, {kb.language}"
+        f"{', sample data' if kb.data.sample else ''}); system prompt {n} tokens "
+        f"of a {rt.n_ctx}-token context ({n / rt.n_ctx:.0%})"
+    )
     return 0
 
 

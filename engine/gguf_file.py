@@ -137,8 +137,7 @@ def read_header(path: str | Path, *, what: str = "model") -> GGUFHeader:
             magic = fh.read(4)
             if magic != GGUF_MAGIC:
                 raise ModelError(
-                    f"{path.name} is not a GGUF file (it starts with {magic!r}, "
-                    f"expected b'GGUF')"
+                    f"{path.name} is not a GGUF file (it starts with {magic!r}, expected b'GGUF')"
                 )
             version = reader.scalar("<I")
             if version not in SUPPORTED_VERSIONS:
@@ -166,9 +165,7 @@ def read_header(path: str | Path, *, what: str = "model") -> GGUFHeader:
             pos = fh.tell()
             data_offset = (pos + alignment - 1) // alignment * alignment
     except _Truncated:
-        raise ModelError(
-            f"{path.name} is truncated: its header ends early ({size} bytes on disk)"
-        ) from None
+        raise ModelError(f"{path.name} is truncated: its header ends early ({size} bytes on disk)") from None
     except (ValueError, UnicodeDecodeError, struct.error) as exc:
         raise ModelError(f"{path.name} has a corrupt GGUF header: {exc}") from None
 

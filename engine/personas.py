@@ -111,10 +111,7 @@ def resolve(defn: PersonaDef, kb: CourseKB | None) -> Persona:
             continue
         path = adapter_path(ref, BUILTIN_FILE.parent)
         if not path.exists() and reason is None:
-            reason = (
-                f"adapter '{ref.name or ref.path}' has not been trained yet "
-                f"(expected at {path})"
-            )
+            reason = f"adapter '{ref.name or ref.path}' has not been trained yet (expected at {path})"
         adapters.append(AdapterSpec(path, ref.scale))
     prompt = render_template(defn.system_prompt, kb) if defn.system_prompt else None
     sampling = {k: v for k, v in defn.sampling.model_dump().items() if v is not None}
@@ -139,9 +136,7 @@ def select(personas: dict[str, Persona], wanted: list[str]) -> list[Persona]:
     chosen = []
     for pid in wanted:
         if pid not in personas:
-            raise PersonaError(
-                f"Unknown persona '{pid}' (known: {', '.join(sorted(personas))})"
-            )
+            raise PersonaError(f"Unknown persona '{pid}' (known: {', '.join(sorted(personas))})")
         persona = personas[pid]
         if not persona.available:
             raise PersonaError(f"Persona '{pid}' is unavailable: {persona.unavailable_reason}")

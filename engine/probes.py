@@ -84,8 +84,9 @@ class ProbeSet:
     probes: list[Probe]
     sha256: str
 
-    def select(self, *, lang: str = "en", category: str | None = None,
-               limit: int | None = None) -> list[Probe]:
+    def select(
+        self, *, lang: str = "en", category: str | None = None, limit: int | None = None
+    ) -> list[Probe]:
         chosen = [p for p in self.probes if lang in p.question]
         if category:
             chosen = [p for p in chosen if p.category == category]

@@ -50,10 +50,7 @@ def messages_for(persona: Persona, question: str) -> list[Message]:
 
 
 def adapter_record(persona: Persona) -> list[dict[str, Any]]:
-    return [
-        {"path": str(a.path), "sha256": file_sha256(a.path), "scale": a.scale}
-        for a in persona.adapters
-    ]
+    return [{"path": str(a.path), "sha256": file_sha256(a.path), "scale": a.scale} for a in persona.adapters]
 
 
 def run_probes(
@@ -161,5 +158,9 @@ def compare_runs(store: Store, original: int, replay: int) -> dict[str, Any]:
     after = {(a["persona_id"], a["probe_id"]): a["answer"] for a in store.answers(replay)}
     shared = sorted(set(before) & set(after))
     differing = [f"{p}/{q}" for p, q in shared if before[(p, q)] != after[(p, q)]]
-    return {"original": original, "compared": len(shared),
-            "identical": len(shared) - len(differing), "differing": differing}
+    return {
+        "original": original,
+        "compared": len(shared),
+        "identical": len(shared) - len(differing),
+        "differing": differing,
+    }

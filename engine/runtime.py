@@ -256,13 +256,14 @@ class Runtime:
             self._kv_prefix = prefix
 
     # -- generation ------------------------------------------------------
-    def _stream_visible(self, parts: list[str], stops: tuple[str, ...],
-                        on_token: TokenCallback | None) -> bool:
+    def _stream_visible(
+        self, parts: list[str], stops: tuple[str, ...], on_token: TokenCallback | None
+    ) -> bool:
         """Emit newly safe text; True once a stop string has appeared (never shown)."""
         text = "".join(parts)
         cut, hit = safe_prefix(text, stops)
         if cut > self._emitted and on_token is not None:
-            on_token(text[self._emitted:cut])
+            on_token(text[self._emitted : cut])
         self._emitted = max(self._emitted, cut)
         return hit
 

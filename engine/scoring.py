@@ -72,9 +72,7 @@ def _rate(rows: list[Mapping[str, Any]]) -> float | None:
     return sum(1 for r in rows if r["passed"]) / len(rows) if rows else None
 
 
-def summarize(
-    rows: Iterable[Mapping[str, Any]], persona_order: list[str] | None = None
-) -> dict[str, Any]:
+def summarize(rows: Iterable[Mapping[str, Any]], persona_order: list[str] | None = None) -> dict[str, Any]:
     """Pass rates per persona and category, plus the overall figures.
 
     ``rows`` need ``persona_id``, ``category`` and ``passed``. Rates are None
@@ -102,7 +100,5 @@ def summarize(
     base = out["overall"].get("base", {}).get("general_ability")
     for pid in order:
         mine = out["overall"][pid]["general_ability"]
-        out["overall"][pid]["forgetting"] = (
-            None if base is None or mine is None else base - mine
-        )
+        out["overall"][pid]["forgetting"] = None if base is None or mine is None else base - mine
     return out

@@ -34,8 +34,9 @@ class LabConfig:
 
 
 class Lab:
-    def __init__(self, config: LabConfig, *, runtime_factory: RuntimeFactory = Runtime,
-                 store: Store | None = None) -> None:
+    def __init__(
+        self, config: LabConfig, *, runtime_factory: RuntimeFactory = Runtime, store: Store | None = None
+    ) -> None:
         self.config = config
         self.kb: CourseKB = load_kb(config.kb, lang=config.lang)
         self.personas: dict[str, Persona] = load_personas(self.kb, config.personas_file)
@@ -64,11 +65,17 @@ class Lab:
         chosen = select(self.personas, persona_ids)
         base = SamplingParams()
         run_id = self.store.create_run(
-            kind="ask", model_label=self.model.label, model_path=str(self.model.path),
-            model_sha256=self.model.sha256, kb_path=str(self.kb.path), kb_hash=self.kb.sha256,
-            lang=self.config.lang, personas=[p.id for p in chosen],
+            kind="ask",
+            model_label=self.model.label,
+            model_path=str(self.model.path),
+            model_sha256=self.model.sha256,
+            kb_path=str(self.kb.path),
+            kb_hash=self.kb.sha256,
+            lang=self.config.lang,
+            personas=[p.id for p in chosen],
             params={"sampling": base.as_dict(), "overrides": overrides or {}},
-            seed=base.seed, n_ctx=self.runtime.n_ctx,
+            seed=base.seed,
+            n_ctx=self.runtime.n_ctx,
         )
         status = "done"
         for persona in chosen:
@@ -77,19 +84,30 @@ class Lab:
             if on_start:
                 on_start(persona)
             gen = self.runtime.generate(
-                messages_for(persona, question), params,
+                messages_for(persona, question),
+                params,
                 on_token=(lambda s, p=persona: on_token(p, s)) if on_token else None,
                 should_cancel=should_cancel,
             )
             self.store.add_answer(
-                run_id, persona_id=persona.id, probe_id="ask", category="ask", question=question,
-                system_prompt=persona.system_prompt, prompt=gen.prompt, answer=gen.text,
-                finish_reason=gen.finish_reason, prompt_tokens=gen.prompt_tokens,
-                completion_tokens=gen.completion_tokens, ttft_s=round(gen.ttft_s, 4),
-                tokens_per_s=round(gen.tokens_per_s, 2), model_sha256=self.model.sha256,
+                run_id,
+                persona_id=persona.id,
+                probe_id="ask",
+                category="ask",
+                question=question,
+                system_prompt=persona.system_prompt,
+                prompt=gen.prompt,
+                answer=gen.text,
+                finish_reason=gen.finish_reason,
+                prompt_tokens=gen.prompt_tokens,
+                completion_tokens=gen.completion_tokens,
+                ttft_s=round(gen.ttft_s, 4),
+                tokens_per_s=round(gen.tokens_per_s, 2),
+                model_sha256=self.model.sha256,
                 adapters=adapter_record(persona),
                 kb_hash=self.kb.sha256 if persona.system_prompt else None,
-                params=params.as_dict(), seed=params.seed,
+                params=params.as_dict(),
+                seed=params.seed,
             )
             if on_answer:
                 on_answer(persona, gen)
@@ -115,8 +133,17 @@ class Lab:
         probe_set: ProbeSet = load_probe_set(probes_file)
         probes = probe_set.select(lang=self.config.lang, category=category, limit=limit)
         return run_probes(
-            self.runtime, self.store, chosen, probe_set, probes, kb=self.kb,
-            lang=self.config.lang, params=SamplingParams(), overrides=overrides,
-            selection={"category": category, "limit": limit}, resume_run=resume_run,
-            on_progress=on_progress, should_cancel=should_cancel,
+            self.runtime,
+            self.store,
+            chosen,
+            probe_set,
+            probes,
+            kb=self.kb,
+            lang=self.config.lang,
+            params=SamplingParams(),
+            overrides=overrides,
+            selection={"category": category, "limit": limit},
+            resume_run=resume_run,
+            on_progress=on_progress,
+            should_cancel=should_cancel,
         )

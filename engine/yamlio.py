@@ -54,8 +54,9 @@ def load_yaml(path: Path, error: type[TalabError] = KBError) -> tuple[Any, dict[
     return data, lines
 
 
-def validate(model: type[M], data: Any, path: Path, lines: dict[Loc, int],
-             error: type[TalabError] = KBError) -> M:
+def validate(
+    model: type[M], data: Any, path: Path, lines: dict[Loc, int], error: type[TalabError] = KBError
+) -> M:
     if data is None:
         raise error(f"{path}: the file is empty")
     try:

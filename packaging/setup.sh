@@ -46,6 +46,7 @@ case "$mode" in
     ;;
   test)
     echo "==> ruff";        "$VENV/bin/ruff" check engine desktop tests bench
+    "$VENV/bin/ruff" format --check engine desktop tests bench
     echo "==> import rules"; "$VENV/bin/lint-imports"
     echo "==> pytest";      exec "$VENV/bin/python" -m pytest -q "${@:2}"
     ;;

@@ -16,8 +16,9 @@ from engine.runtime import Generation, SamplingParams
 
 
 class FakeRuntime:
-    def __init__(self, model: Any, *, n_ctx: int = 4096, answers: list[str] | None = None,
-                 delay_s: float = 0.0) -> None:
+    def __init__(
+        self, model: Any, *, n_ctx: int = 4096, answers: list[str] | None = None, delay_s: float = 0.0
+    ) -> None:
         self.model = model
         self.n_ctx = n_ctx
         self.answers: deque[str] = deque(answers or [])
@@ -31,8 +32,15 @@ class FakeRuntime:
     def set_adapters(self, adapters: list[Any]) -> None:
         self.adapter_calls.append(list(adapters))
 
-    def generate(self, messages: list[Message], params: SamplingParams | None = None, *,
-                 on_token: Any = None, should_cancel: Any = None, **_: Any) -> Generation:
+    def generate(
+        self,
+        messages: list[Message],
+        params: SamplingParams | None = None,
+        *,
+        on_token: Any = None,
+        should_cancel: Any = None,
+        **_: Any,
+    ) -> Generation:
         text = self.answers.popleft() if self.answers else "I am a scripted answer."
         out: list[str] = []
         finish = "stop"

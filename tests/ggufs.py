@@ -13,8 +13,14 @@ from pathlib import Path
 import numpy as np
 
 
-def write_gguf(path: Path, arch: str, tensors: dict[str, np.ndarray], *,
-               general_type: str | None = None, kv: dict[str, object] | None = None) -> Path:
+def write_gguf(
+    path: Path,
+    arch: str,
+    tensors: dict[str, np.ndarray],
+    *,
+    general_type: str | None = None,
+    kv: dict[str, object] | None = None,
+) -> Path:
     import gguf
 
     writer = gguf.GGUFWriter(str(path), arch)
@@ -36,9 +42,16 @@ def write_gguf(path: Path, arch: str, tensors: dict[str, np.ndarray], *,
     return path
 
 
-def write_lora(path: Path, model_tensors: dict[str, tuple[int, ...]], *, arch: str = "llama",
-               rank: int = 4, std: float = 0.05, seed: int = 0,
-               targets: tuple[str, ...] = ("attn_q", "attn_v")) -> Path:
+def write_lora(
+    path: Path,
+    model_tensors: dict[str, tuple[int, ...]],
+    *,
+    arch: str = "llama",
+    rank: int = 4,
+    std: float = 0.05,
+    seed: int = 0,
+    targets: tuple[str, ...] = ("attn_q", "attn_v"),
+) -> Path:
     """A LoRA for every ``blk.N.<target>.weight`` in ``model_tensors`` (GGUF ne order)."""
     rng = np.random.default_rng(seed)
     tensors: dict[str, np.ndarray] = {}
@@ -48,5 +61,10 @@ def write_lora(path: Path, model_tensors: dict[str, tuple[int, ...]], *, arch: s
         n_in, n_out = shape[0], shape[1]
         tensors[f"{name}.lora_a"] = rng.normal(0, std, (rank, n_in)).astype(np.float32)
         tensors[f"{name}.lora_b"] = rng.normal(0, std, (n_out, rank)).astype(np.float32)
-    return write_gguf(path, arch, tensors, general_type="adapter",
-                      kv={"adapter.type": "lora", "adapter.lora.alpha": float(rank)})
+    return write_gguf(
+        path,
+        arch,
+        tensors,
+        general_type="adapter",
+        kv={"adapter.type": "lora", "adapter.lora.alpha": float(rank)},
+    )

@@ -59,10 +59,19 @@ class BarChart(QWidget):
                 if value is None:
                     continue
                 h = rect.height() * max(0.0, min(1.0, value))
-                bar = QRectF(gx + i * bar_w, rect.bottom() - h, bar_w - 2, h)
+                bar = QRectF(gx + i * bar_w, rect.bottom() - h, bar_w - 2, max(h, 2.0))
                 p.fillRect(bar, QColor(PALETTE[i % len(PALETTE)]))
+                # the number on top: a zero bar must read as 0%, not as "missing"
+                p.setPen(self.palette().text().color())
+                p.drawText(
+                    QRectF(bar.left(), bar.top() - fm.height() - 2, bar.width(), fm.height()),
+                    Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+                    f"{value * 100:.0f}%",
+                )
             p.setPen(self.palette().text().color())
             text = fm.elidedText(label, Qt.TextElideMode.ElideRight, int(group_w))
-            p.drawText(QRectF(rect.left() + g * group_w, rect.bottom() + 4, group_w, 34),
-                       Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
-                       text)
+            p.drawText(
+                QRectF(rect.left() + g * group_w, rect.bottom() + 4, group_w, 34),
+                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+                text,
+            )

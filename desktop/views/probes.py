@@ -73,6 +73,7 @@ class ProbesView(QWidget):
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m")
         self.progress.setValue(0)
+        self.progress.hide()  # shown once there is progress to show
         self.status = QLabel("No probe run yet. Choose personas and press Run probes (Ctrl+R).")
         self.status.setObjectName("probe-status")
         outer.addWidget(self.progress)
@@ -85,6 +86,7 @@ class ProbesView(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         split.addWidget(self.chart)
         split.addWidget(self.table)
+        split.setSizes([380, 260])
         outer.addWidget(split, 1)
 
         QShortcut(QKeySequence("Ctrl+R"), self, self._submit)
@@ -97,6 +99,7 @@ class ProbesView(QWidget):
             return
         options = {"category": self.category.currentData(), "limit": self.limit.value() or None}
         self.progress.setValue(0)
+        self.progress.show()
         self.status.setText("Starting…")
         self.run.emit(personas, options)
 
@@ -133,7 +136,10 @@ class ProbesView(QWidget):
                 self.table.setItem(r, col, item)
             for r, (key, _label) in enumerate(extra, start=len(rows)):
                 value = summary["overall"][pid].get(key)
-                text = (f"{value * 100:+.0f} pts" if value is not None else "–") if key == "forgetting" \
+                text = (
+                    (f"{value * 100:+.0f} pts" if value is not None else "–")
+                    if key == "forgetting"
                     else _pct(value)
+                )
                 self.table.setItem(r, col, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()

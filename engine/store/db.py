@@ -83,9 +83,7 @@ class Store:
         return [_decode_answer(dict(r)) for r in rows]
 
     def done_pairs(self, run_id: int) -> set[tuple[str, str]]:
-        rows = self.db.query(
-            "select persona_id, probe_id from answers where run_id = ?", [run_id]
-        )
+        rows = self.db.query("select persona_id, probe_id from answers where run_id = ?", [run_id])
         return {(r["persona_id"], r["probe_id"]) for r in rows}
 
     def close(self) -> None:

@@ -29,9 +29,7 @@ def applied(db: sqlite_utils.Database) -> set[str]:
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; return the names applied now."""
-    db["_talab_migrations"].create(
-        {"name": str, "applied_at": str}, pk="name", if_not_exists=True
-    )
+    db["_talab_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
     done = applied(db)
     ran = []
     for fn in MIGRATIONS:

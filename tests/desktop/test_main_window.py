@@ -21,8 +21,12 @@ def test_ask_streams_into_one_column_per_persona_and_logs(window, script, qtbot)
     script["runtimes"][0].answers.extend(["I am SmolLM.", "I am Xiao Jin, Prof. Lee's TA."])
     window.compare.question.setText("Who are you?")
     qtbot.keyClick(window.compare.question, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: "Saved" in window.statusBar().currentMessage()
-                    or "saved" in window.statusBar().currentMessage(), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: (
+            "Saved" in window.statusBar().currentMessage() or "saved" in window.statusBar().currentMessage()
+        ),
+        timeout=10_000,
+    )
     cols = window.compare.columns
     assert list(cols) == ["base", "prompted"]
     assert cols["base"].text.toPlainText() == "I am SmolLM."
@@ -81,4 +85,19 @@ def test_settings_survive_a_restart(window, qtbot) -> None:  # type: ignore[no-u
     assert again.compare.question.text() == "When is HW1 due?"
     assert again.font().pointSize() == 18
     assert again.compare.picker.selected() == ["prompted"]
+    again.close()
+
+
+def test_last_scores_are_back_after_a_restart(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from desktop.app import MainWindow
+
+    window.probes.limit.setValue(2)
+    window.probes.run_button.click()
+    qtbot.waitUntil(lambda: "finished" in window.probes.status.text(), timeout=20_000)
+    window.close()
+    again = MainWindow(window.worker._factory)
+    qtbot.addWidget(again)
+    qtbot.waitUntil(lambda: bool(again.names), timeout=10_000)
+    assert again.probes.chart.series == ["Base", "Prompted TA"]
+    assert again.probes.table.rowCount() > 0
     again.close()

@@ -92,8 +92,9 @@ def test_prompt_over_the_context() -> None:
 
 
 def test_adapter_for_another_model(tmp_path: Path, model_info) -> None:  # type: ignore[no-untyped-def]
-    lora = write_lora(tmp_path / "other.gguf", {t.name: t.shape for t in model_info.header.tensors},
-                      arch="qwen2")
+    lora = write_lora(
+        tmp_path / "other.gguf", {t.name: t.shape for t in model_info.header.tensors}, arch="qwen2"
+    )
     personas = tmp_path / "personas.yaml"
     personas.write_text(f"personas:\n  - id: other\n    name: Other\n    adapters:\n      - path: {lora}\n")
     proc = talab("ask", "hi", "--persona", "other", "--personas-file", str(personas))
@@ -143,8 +144,9 @@ def test_probe_json_runs_and_export(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_replay_gives_the_same_answers(talab_home: Path) -> None:
-    first = talab("probe", "--personas", "base,prompted", "--limit", "3", "--max-tokens", "24",
-                  "--seed", "5", "--json")
+    first = talab(
+        "probe", "--personas", "base,prompted", "--limit", "3", "--max-tokens", "24", "--seed", "5", "--json"
+    )
     a = json.loads(first.stdout)["run_id"]
     # different flags on the command line: a replay still uses the recorded settings
     again = talab("probe", "--replay", str(a), "--max-tokens", "3", "--json")
@@ -174,8 +176,12 @@ def _wait_for_answers(db_file: Path, n: int, proc: subprocess.Popen[str], timeou
 
 @pytest.mark.integration
 def test_killed_run_keeps_answers_and_resumes(talab_home: Path) -> None:
-    proc = subprocess.Popen([TALAB, "probe", "--personas", "base,prompted", "--limit", "6", "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [TALAB, "probe", "--personas", "base,prompted", "--limit", "6", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     db_file = talab_home / "talab.db"
     _wait_for_answers(db_file, 2, proc)
     proc.kill()
@@ -194,8 +200,12 @@ def test_killed_run_keeps_answers_and_resumes(talab_home: Path) -> None:
 
 @pytest.mark.integration
 def test_ctrl_c_cancels_cleanly_with_a_resume_hint(talab_home: Path) -> None:
-    proc = subprocess.Popen([TALAB, "probe", "--personas", "base", "--limit", "8"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [TALAB, "probe", "--personas", "base", "--limit", "8"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _wait_for_answers(talab_home / "talab.db", 1, proc)
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=60)

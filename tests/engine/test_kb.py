@@ -68,8 +68,9 @@ def test_weights_must_add_up(tmp_path: Path) -> None:
     import re
 
     bad = tmp_path / "kb.yaml"
-    bad.write_text(re.sub(r"weight: (\d+)", lambda m: f"weight: {int(m.group(1)) + 1}", text, count=1),
-                   encoding="utf-8")
+    bad.write_text(
+        re.sub(r"weight: (\d+)", lambda m: f"weight: {int(m.group(1)) + 1}", text, count=1), encoding="utf-8"
+    )
     with pytest.raises(KBError, match="grading weights add up to 101"):
         load_kb(bad)
 

@@ -81,8 +81,9 @@ def test_unsupported_architecture(tmp_path: Path) -> None:
 
 
 def test_adapter_passed_as_model(tmp_path: Path) -> None:
-    path = write_gguf(tmp_path / "a.gguf", "llama", {"w": np.zeros((4, 4), np.float32)},
-                      general_type="adapter")
+    path = write_gguf(
+        tmp_path / "a.gguf", "llama", {"w": np.zeros((4, 4), np.float32)}, general_type="adapter"
+    )
     with pytest.raises(ModelError, match="LoRA adapter, not a model"):
         validate_model(path)
 

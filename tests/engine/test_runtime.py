@@ -39,8 +39,9 @@ def test_uses_the_gguf_chat_template(runtime) -> None:  # type: ignore[no-untype
 
 def test_cancel_between_tokens(runtime) -> None:  # type: ignore[no-untyped-def]
     seen: list[str] = []
-    gen = runtime.generate(WHO, SamplingParams(max_tokens=64), on_token=seen.append,
-                           should_cancel=lambda: len(seen) >= 3)
+    gen = runtime.generate(
+        WHO, SamplingParams(max_tokens=64), on_token=seen.append, should_cancel=lambda: len(seen) >= 3
+    )
     assert gen.finish_reason == "cancelled"
     assert gen.completion_tokens == 3
 

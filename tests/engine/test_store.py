@@ -59,8 +59,15 @@ def test_each_answer_is_visible_to_another_connection_at_once(tmp_path: Path) ->
     """What a killed process leaves behind: every completed answer, no open transaction."""
     store = open_store(tmp_path / "t.db")
     run_id = store.create_run(kind="probe", personas=["base"], params={"sampling": {"seed": 1}})
-    store.add_answer(run_id, persona_id="base", probe_id="p1", category="identity",
-                     answer="hi", passed=1, scores={"contains_any": {"passed": True}})
+    store.add_answer(
+        run_id,
+        persona_id="base",
+        probe_id="p1",
+        category="identity",
+        answer="hi",
+        passed=1,
+        scores={"contains_any": {"passed": True}},
+    )
     other = sqlite3.connect(tmp_path / "t.db")
     assert other.execute("select answer from answers").fetchall() == [("hi",)]
     assert store.done_pairs(run_id) == {("base", "p1")}
