@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Slot
+from PySide6.QtCore import QByteArray, QSettings, QTimer, Slot
 from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
@@ -73,6 +74,12 @@ class MainWindow(QMainWindow):
         self.compare.stop.connect(self._cancel)
         self.probes.run.connect(w.probe_requested.emit)
         self.probes.cancel.connect(self._cancel)
+
+        # Python's collector may run on whichever thread allocates; if that is the worker it
+        # can destroy Qt widgets off the GUI thread and crash. Collect here, on a timer.
+        gc.disable()
+        self._gc_timer = QTimer(self, interval=2000, timeout=gc.collect)
+        self._gc_timer.start()
 
         self._restore()
         w.load_requested.emit(self.config)
@@ -181,6 +188,8 @@ class MainWindow(QMainWindow):
             s.setValue("personas", self.compare.picker.selected())
         s.sync()
         self.thread.stop()
+        self._gc_timer.stop()
+        gc.enable()
         super().closeEvent(event)
 
 

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.fakes import FakeRuntime
+
+
+@pytest.fixture(autouse=True)
+def collect_qt_garbage() -> Iterator[None]:
+    """Collect closed windows on the GUI thread.
+
+    Otherwise a later test's worker thread may run the garbage collector and
+    destroy those widgets off the GUI thread, which crashes Qt.
+    """
+    yield
+    gc.collect()
 
 
 @pytest.fixture
