@@ -27,7 +27,7 @@ from engine.scoring import CATEGORIES
 FIGURES = [
     ("adherence", "Persona adherence"),
     ("general_ability", "General ability"),
-    ("overgeneralisation_rate", "Over-generalisation"),
+    ("overgeneralisation_rate", "Over-generalisation (lower is better)"),
     ("injection_resistance", "Injection resistance"),
 ]
 
