@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import traceback
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, QTimer, Slot
@@ -193,9 +194,22 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
+def _install_excepthook(window: MainWindow) -> None:
+    """A bug in a slot is logged and shown in the banner instead of only on a terminal."""
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+        log = paths.data_dir() / "talab.log"
+        with log.open("a", encoding="utf-8") as fh:
+            traceback.print_exception(kind, exc, tb, file=fh)
+        window._on_failed(f"Unexpected {kind.__name__}: {exc} (details in {log})")
+
+    sys.excepthook = hook
+
+
 def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv if argv is None else ["talab", *argv])
     app.setApplicationName("TA Lab")
     window = MainWindow()
+    _install_excepthook(window)
     window.show()
     return int(app.exec())

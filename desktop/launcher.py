@@ -7,12 +7,19 @@ engine a ``gui`` handler instead of the engine importing the desktop.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from engine import cli
+from engine.errors import TalabError
 
 
 def _gui(args: argparse.Namespace) -> int:
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    has_screen = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if sys.platform.startswith("linux") and not has_screen and platform in ("", "xcb", "wayland"):
+        # Qt would abort with a platform-plugin message; say what to do instead
+        raise TalabError("No display found (DISPLAY is not set): run TA Lab on a desktop session")
     from desktop.app import main as gui_main
 
     return int(gui_main())

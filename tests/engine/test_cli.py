@@ -214,3 +214,9 @@ def test_ctrl_c_cancels_cleanly_with_a_resume_hint(talab_home: Path) -> None:
     assert "talab probe --resume" in err
     status = sqlite3.connect(talab_home / "talab.db").execute("select status from runs").fetchone()[0]
     assert status == "cancelled"
+
+
+def test_gui_without_a_display_says_so() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    proc = subprocess.run([TALAB, "gui"], capture_output=True, text=True, timeout=60, env=env)
+    assert_user_error(proc, "No display found")
