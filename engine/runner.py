@@ -19,7 +19,7 @@ from engine.kb import CourseKB
 from engine.models import file_sha256
 from engine.personas import Persona
 from engine.probes import Probe, ProbeSet
-from engine.runtime import Runtime, SamplingParams
+from engine.runtime import Generation, Runtime, SamplingParams
 from engine.store import Store
 
 
@@ -47,6 +47,33 @@ def messages_for(persona: Persona, question: str) -> list[Message]:
         msgs.append(Message("system", persona.system_prompt))
     msgs.append(Message("user", question))
     return msgs
+
+
+def answer_record(
+    gen: Generation,
+    persona: Persona,
+    model_sha256: str,
+    kb: CourseKB,
+    params: SamplingParams,
+    adapters: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Everything needed to replay one answer, as stored with it."""
+    return {
+        "persona_id": persona.id,
+        "system_prompt": persona.system_prompt,
+        "prompt": gen.prompt,
+        "answer": gen.text,
+        "finish_reason": gen.finish_reason,
+        "prompt_tokens": gen.prompt_tokens,
+        "completion_tokens": gen.completion_tokens,
+        "ttft_s": round(gen.ttft_s, 4),
+        "tokens_per_s": round(gen.tokens_per_s, 2),
+        "model_sha256": model_sha256,
+        "adapters": adapters,
+        "kb_hash": kb.sha256 if persona.system_prompt else None,
+        "params": params.as_dict(),
+        "seed": params.seed,
+    }
 
 
 def adapter_record(persona: Persona) -> list[dict[str, Any]]:
@@ -121,23 +148,10 @@ def run_probes(
             ok = scoring.passed(checks)
             store.add_answer(
                 run_id,
-                persona_id=persona.id,
+                **answer_record(gen, persona, model.sha256, kb, persona_params, adapters),
                 probe_id=probe.id,
                 category=probe.category,
                 question=question,
-                system_prompt=persona.system_prompt,
-                prompt=gen.prompt,
-                answer=gen.text,
-                finish_reason=gen.finish_reason,
-                prompt_tokens=gen.prompt_tokens,
-                completion_tokens=gen.completion_tokens,
-                ttft_s=round(gen.ttft_s, 4),
-                tokens_per_s=round(gen.tokens_per_s, 2),
-                model_sha256=model.sha256,
-                adapters=adapters,
-                kb_hash=kb.sha256 if persona.system_prompt else None,
-                params=persona_params.as_dict(),
-                seed=persona_params.seed,
                 passed=int(ok),
                 scores=checks,
             )

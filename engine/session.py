@@ -17,7 +17,7 @@ from engine.kb import CourseKB, load_kb
 from engine.models import ModelInfo, load_model_info
 from engine.personas import Persona, load_personas, select
 from engine.probes import ProbeSet, load_probe_set
-from engine.runner import Progress, RunResult, adapter_record, messages_for, run_probes
+from engine.runner import Progress, RunResult, adapter_record, answer_record, messages_for, run_probes
 from engine.runtime import DEFAULT_N_CTX, Generation, Runtime, SamplingParams
 from engine.store import Store, open_store
 
@@ -89,26 +89,8 @@ class Lab:
                 on_token=(lambda s, p=persona: on_token(p, s)) if on_token else None,
                 should_cancel=should_cancel,
             )
-            self.store.add_answer(
-                run_id,
-                persona_id=persona.id,
-                probe_id="ask",
-                category="ask",
-                question=question,
-                system_prompt=persona.system_prompt,
-                prompt=gen.prompt,
-                answer=gen.text,
-                finish_reason=gen.finish_reason,
-                prompt_tokens=gen.prompt_tokens,
-                completion_tokens=gen.completion_tokens,
-                ttft_s=round(gen.ttft_s, 4),
-                tokens_per_s=round(gen.tokens_per_s, 2),
-                model_sha256=self.model.sha256,
-                adapters=adapter_record(persona),
-                kb_hash=self.kb.sha256 if persona.system_prompt else None,
-                params=params.as_dict(),
-                seed=params.seed,
-            )
+            record = answer_record(gen, persona, self.model.sha256, self.kb, params, adapter_record(persona))
+            self.store.add_answer(run_id, **record, probe_id="ask", category="ask", question=question)
             if on_answer:
                 on_answer(persona, gen)
             if gen.finish_reason == "cancelled":
