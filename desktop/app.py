@@ -5,10 +5,11 @@ from __future__ import annotations
 import gc
 import sys
 import traceback
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, QTimer, Slot
-from PySide6.QtGui import QAction, QFont, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QFont, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from desktop.views.compare import CompareView
@@ -87,6 +88,15 @@ class MainWindow(QMainWindow):
 
     def _menus(self) -> None:
         view = self.menuBar().addMenu("&View")
+        language = view.addMenu("Course &language")
+        group = QActionGroup(self)
+        for code, label in (("en", "English"), ("zh-TW", "繁體中文")):
+            act = QAction(label, self, checkable=True)
+            act.setChecked(code == self.config.lang)
+            act.setObjectName(f"lang-{code}")
+            act.triggered.connect(lambda _=False, c=code: self.set_language(c))
+            group.addAction(act)
+            language.addAction(act)
         for text, keys, delta in (
             ("Larger text", QKeySequence.StandardKey.ZoomIn, 2),
             ("Smaller text", QKeySequence.StandardKey.ZoomOut, -2),
@@ -100,6 +110,15 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file.addAction(quit_action)
+
+    def set_language(self, lang: str) -> None:
+        """Reload the KB and personas in another language: questions and prompt follow it."""
+        if lang == self.config.lang:
+            return
+        self.config = replace(self.config, lang=lang)
+        self.settings.setValue("lang", lang)
+        self.model_label.setText("Loading…")
+        self.worker.load_requested.emit(self.config)
 
     def set_font_size(self, size: int) -> None:
         size = max(8, min(32, size))

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.errors import TalabError
+from engine.reports import export_run
 from engine.store import open_store
 
 COLUMNS = ["Run", "Started", "Kind", "Status", "Model", "Personas", "Answers"]
@@ -19,8 +31,48 @@ class HistoryView(QWidget):
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         layout.addWidget(self.hint)
         layout.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        self.result = QLabel("")
+        row.addWidget(self.result, 1)
+        for fmt in ("csv", "jsonl"):
+            button = QPushButton(f"Export {fmt.upper()}…")
+            button.setObjectName(f"export-{fmt}")
+            button.clicked.connect(lambda _=False, f=fmt: self.export_selected(f))
+            row.addWidget(button)
+        layout.addLayout(row)
+
+    def selected_run(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return int(self.table.item(rows[0].row(), 0).text())
+
+    def export_selected(self, fmt: str, path: Path | None = None) -> Path | None:
+        """Write the selected run for a spreadsheet (CSV) or for code (JSONL)."""
+        run_id = self.selected_run()
+        if run_id is None:
+            self.result.setText("Select a run first.")
+            return None
+        if path is None:
+            chosen, _ = QFileDialog.getSaveFileName(
+                self, "Export run", str(Path.home() / f"talab-run-{run_id}.{fmt}"), f"*.{fmt}"
+            )
+            if not chosen:
+                return None
+            path = Path(chosen)
+        try:
+            store = open_store()
+            out = export_run(store, run_id, fmt, path)
+            store.close()
+        except TalabError as exc:
+            self.result.setText(str(exc))
+            return None
+        self.result.setText(f"Run {run_id} written to {out}")
+        return out
 
     def refresh(self) -> None:
         try:

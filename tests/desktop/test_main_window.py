@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 
 from engine.store import open_store
 
@@ -101,3 +104,29 @@ def test_last_scores_are_back_after_a_restart(window, qtbot) -> None:  # type: i
     assert again.probes.chart.series == ["Base", "Prompted TA"]
     assert again.probes.table.rowCount() > 0
     again.close()
+
+
+def test_switching_the_course_language_reloads_the_kb(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window.findChild(QAction, "lang-zh-TW").trigger()
+    qtbot.waitUntil(lambda: "機器學習 2025" in window.model_label.text(), timeout=10_000)
+    assert window.config.lang == "zh-TW"
+    assert window.settings.value("lang") == "zh-TW"
+
+
+def test_history_lists_runs_and_exports_the_selected_one(window, script, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    script["runtimes"][0].answers.extend(["one", "two"])
+    window.compare.question.setText("Who are you?")
+    window.compare.ask_button.click()
+    qtbot.waitUntil(lambda: "saved" in window.statusBar().currentMessage(), timeout=10_000)
+    window.tabs.setCurrentWidget(window.history)
+    view = window.history
+    assert view.table.rowCount() == 1
+    assert view.export_selected("csv", tmp_path / "x.csv") is None  # nothing selected yet
+    assert "Select a run" in view.result.text()
+    view.table.selectRow(0)
+    out = view.export_selected("csv", tmp_path / "x.csv")
+    assert out is not None
+    with out.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["answer"] for r in rows] == ["one", "two"]
+    assert f"written to {out}" in view.result.text()
