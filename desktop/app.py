@@ -60,7 +60,7 @@ class MainWindow(QMainWindow):
         self._menus()
 
         self.worker = LabWorker(factory)
-        self.thread = WorkerThread(self.worker)
+        self.worker_thread = WorkerThread(self.worker)
         w = self.worker
         w.loaded.connect(self._on_loaded)
         w.failed.connect(self._on_failed)
@@ -80,7 +80,9 @@ class MainWindow(QMainWindow):
         # Python's collector may run on whichever thread allocates; if that is the worker it
         # can destroy Qt widgets off the GUI thread and crash. Collect here, on a timer.
         gc.disable()
-        self._gc_timer = QTimer(self, interval=2000, timeout=gc.collect)
+        self._gc_timer = QTimer(self)
+        self._gc_timer.setInterval(2000)
+        self._gc_timer.timeout.connect(gc.collect)
         self._gc_timer.start()
 
         self._restore()
@@ -133,9 +135,9 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 760)
-        self.set_font_size(int(self.settings.value("font_size", 12)))
+        self.set_font_size(int(str(self.settings.value("font_size", 12))))
         self.compare.question.setText(str(self.settings.value("question", "")))
-        self.tabs.setCurrentIndex(int(self.settings.value("tab", 0)))
+        self.tabs.setCurrentIndex(int(str(self.settings.value("tab", 0))))
 
     def _checked(self) -> list[str]:
         value = self.settings.value("personas", DEFAULT_PERSONAS)
@@ -207,7 +209,7 @@ class MainWindow(QMainWindow):
         if self.compare.picker.boxes:
             s.setValue("personas", self.compare.picker.selected())
         s.sync()
-        self.thread.stop()
+        self.worker_thread.stop()
         self._gc_timer.stop()
         gc.enable()
         super().closeEvent(event)

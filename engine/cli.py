@@ -14,10 +14,13 @@ import sys
 import threading
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import __version__, paths
 from engine.errors import TalabError
+
+if TYPE_CHECKING:
+    from engine.session import Lab
 
 EXIT_USER_ERROR = 2
 EXIT_CANCELLED = 130
@@ -114,7 +117,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def _lab(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _lab(args: argparse.Namespace) -> Lab:
     from engine.session import Lab, LabConfig
 
     return Lab(

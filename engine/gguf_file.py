@@ -99,15 +99,15 @@ class _Reader:
         raise ValueError(f"unknown metadata value type {vtype}")
 
 
-class _SkippedArray(list):  # type: ignore[type-arg]
+class _SkippedArray(list[Any]):
     """Stands in for a long array: keeps its length, not its items."""
 
     def __init__(self, count: int) -> None:
         super().__init__()
-        self.count = count
+        self.length = count
 
     def __len__(self) -> int:
-        return self.count
+        return self.length
 
 
 def _tensor_nbytes(info: TensorInfo) -> int:

@@ -12,6 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from engine import paths
@@ -121,9 +122,8 @@ def load_kb(path: str | Path | None = None, *, lang: str = "en") -> CourseKB:
     return CourseKB(file, kb, file.read_bytes())
 
 
-def _template_env():  # type: ignore[no-untyped-def]
+def _template_env() -> SandboxedEnvironment:
     from jinja2 import FileSystemLoader, StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
 
     return SandboxedEnvironment(
         loader=FileSystemLoader(str(paths.COURSE_KB_DIR / "templates")),

@@ -97,7 +97,7 @@ def _quiet_llama_logs(llama_cpp: Any) -> None:
     if _log_callback is not None:
         return
 
-    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]
+    @llama_cpp.llama_log_callback
     def _callback(level: int, text: bytes, user_data: Any) -> None:
         LLAMA_LOG.append(text.decode("utf-8", errors="replace"))
 

@@ -47,6 +47,7 @@ case "$mode" in
   test)
     echo "==> ruff";        "$VENV/bin/ruff" check engine desktop tests bench
     "$VENV/bin/ruff" format --check engine desktop tests bench
+    echo "==> mypy";        "$VENV/bin/mypy"
     echo "==> import rules"; "$VENV/bin/lint-imports"
     echo "==> pytest";      exec "$VENV/bin/python" -m pytest -q "${@:2}"
     ;;

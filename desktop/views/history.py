@@ -49,7 +49,8 @@ class HistoryView(QWidget):
         rows = self.table.selectionModel().selectedRows()
         if not rows:
             return None
-        return int(self.table.item(rows[0].row(), 0).text())
+        item = self.table.item(rows[0].row(), 0)
+        return int(item.text()) if item is not None else None
 
     def export_selected(self, fmt: str, path: Path | None = None) -> Path | None:
         """Write the selected run for a spreadsheet (CSV) or for code (JSONL)."""

@@ -41,27 +41,27 @@ class Store:
             **{k: _encode(v) for k, v in fields.items()},
         }
         with self.db.conn:
-            table = self.db["runs"]
+            table = self.db.table("runs")
             table.insert(row)
-            return int(table.last_pk)
+            return int(str(table.last_pk))
 
     def get_run(self, run_id: int) -> dict[str, Any]:
         try:
-            row = self.db["runs"].get(run_id)
+            row = self.db.table("runs").get(run_id)
         except sqlite_utils.db.NotFoundError:
             raise StoreError(f"No run with id {run_id}; `talab runs` lists them") from None
         return _decode_run(dict(row))
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any] | None = None) -> None:
         with self.db.conn:
-            self.db["runs"].update(
+            self.db.table("runs").update(
                 run_id,
                 {"status": status, "finished_at": _now(), "summary": _encode(summary)},
             )
 
     def reopen_run(self, run_id: int) -> None:
         with self.db.conn:
-            self.db["runs"].update(run_id, {"status": "running", "finished_at": None})
+            self.db.table("runs").update(run_id, {"status": "running", "finished_at": None})
 
     def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self.db.query(
@@ -76,10 +76,10 @@ class Store:
         """Insert and commit one answer immediately (crash safety)."""
         row = {"run_id": run_id, "created_at": _now(), **{k: _encode(v) for k, v in fields.items()}}
         with self.db.conn:
-            self.db["answers"].insert(row, replace=True)
+            self.db.table("answers").insert(row, replace=True)
 
     def answers(self, run_id: int) -> list[dict[str, Any]]:
-        rows = self.db["answers"].rows_where("run_id = ?", [run_id], order_by="id")
+        rows = self.db.table("answers").rows_where("run_id = ?", [run_id], order_by="id")
         return [_decode_answer(dict(r)) for r in rows]
 
     def done_pairs(self, run_id: int) -> set[tuple[str, str]]:

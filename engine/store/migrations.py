@@ -24,12 +24,12 @@ def migration(fn: Migration) -> Migration:
 def applied(db: sqlite_utils.Database) -> set[str]:
     if "_talab_migrations" not in db.table_names():
         return set()
-    return {row["name"] for row in db["_talab_migrations"].rows}
+    return {row["name"] for row in db.table("_talab_migrations").rows}
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; return the names applied now."""
-    db["_talab_migrations"].create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
+    db.table("_talab_migrations").create({"name": str, "applied_at": str}, pk="name", if_not_exists=True)
     done = applied(db)
     ran = []
     for fn in MIGRATIONS:
@@ -37,7 +37,7 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
             continue
         with db.conn:
             fn(db)
-            db["_talab_migrations"].insert(
+            db.table("_talab_migrations").insert(
                 {"name": fn.__name__, "applied_at": dt.datetime.now(dt.timezone.utc).isoformat()}
             )
         ran.append(fn.__name__)
@@ -46,7 +46,7 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
 
 @migration
 def m001_initial(db: sqlite_utils.Database) -> None:
-    db["runs"].create(
+    db.table("runs").create(
         {
             "id": int,
             "created_at": str,
@@ -69,7 +69,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         },
         pk="id",
     )
-    db["answers"].create(
+    db.table("answers").create(
         {
             "id": int,
             "run_id": int,
@@ -97,10 +97,10 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("run_id", "runs", "id")],
     )
-    db["answers"].create_index(["run_id", "persona_id", "probe_id"], unique=True)
+    db.table("answers").create_index(["run_id", "persona_id", "probe_id"], unique=True)
 
 
 @migration
 def m002_run_summary(db: sqlite_utils.Database) -> None:
     """Store the computed summary so `talab runs` need not rescore old runs."""
-    db["runs"].add_column("summary", str)
+    db.table("runs").add_column("summary", str)
