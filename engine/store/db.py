@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ class Store:
         row = {
             "created_at": _now(),
             "status": "running",
+            "pid": os.getpid(),
             "talab_version": __version__,
             **{k: _encode(v) for k, v in fields.items()},
         }
@@ -61,7 +63,9 @@ class Store:
 
     def reopen_run(self, run_id: int) -> None:
         with self.db.conn:
-            self.db.table("runs").update(run_id, {"status": "running", "finished_at": None})
+            self.db.table("runs").update(
+                run_id, {"status": "running", "finished_at": None, "pid": os.getpid()}
+            )
 
     def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self.db.query(
@@ -106,7 +110,22 @@ def _json_fields(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
     return row
 
 
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _decode_run(row: dict[str, Any]) -> dict[str, Any]:
+    """A 'running' run whose process is gone was killed: call it interrupted (resumable)."""
+    if row.get("status") == "running" and not _alive(row.get("pid")):
+        row["status"] = "interrupted"
     return _json_fields(row, ("personas", "params", "summary"))
 
 

@@ -104,3 +104,9 @@ def m001_initial(db: sqlite_utils.Database) -> None:
 def m002_run_summary(db: sqlite_utils.Database) -> None:
     """Store the computed summary so `talab runs` need not rescore old runs."""
     db.table("runs").add_column("summary", str)
+
+
+@migration
+def m003_run_pid(db: sqlite_utils.Database) -> None:
+    """The process that owns a running run, so a killed one can be shown as interrupted."""
+    db.table("runs").add_column("pid", int)

@@ -78,3 +78,20 @@ def test_each_answer_is_visible_to_another_connection_at_once(tmp_path: Path) ->
 def test_unknown_run(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="No run with id 42"):
         open_store(tmp_path / "t.db").get_run(42)
+
+
+def test_a_run_whose_process_died_reads_as_interrupted(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    store = open_store(tmp_path / "t.db")
+    mine = store.create_run(kind="probe")
+    dead = store.create_run(kind="probe")
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    store.db.table("runs").update(dead, {"pid": int(gone.stdout)})
+    assert store.get_run(mine)["status"] == "running"  # this process is alive
+    assert store.get_run(dead)["status"] == "interrupted"
+    store.finish_run(dead, "done")
+    assert store.get_run(dead)["status"] == "done"
