@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import __version__, paths
 from engine.errors import TalabError
+from engine.scoring import CATEGORIES
 
 if TYPE_CHECKING:
     from engine.session import Lab
@@ -73,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     probe.add_argument("--probes", type=Path, help="probe set YAML (default: course_kb/probes/default.yaml)")
     probe.add_argument("--limit", type=int, help="only the first N probes")
-    probe.add_argument("--category", help="only this category")
+    probe.add_argument("--category", choices=CATEGORIES, help="only this category")
     again = probe.add_mutually_exclusive_group()
     again.add_argument("--resume", type=int, metavar="RUN_ID", help="finish an interrupted run")
     again.add_argument(
@@ -254,6 +255,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print("No runs yet. Start one with: talab probe")
     else:
         Console(highlight=False).print(runs_table(runs))
+        stuck = [r["id"] for r in runs if r.get("status") == "interrupted" and r.get("kind") == "probe"]
+        if stuck:
+            print(f"Interrupted runs keep their answers; finish one with: talab probe --resume {stuck[0]}")
     return 0
 
 
