@@ -99,6 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
     kb.add_argument("--show", action="store_true", help="print the rendered system prompt")
 
     sub.add_parser("personas", parents=[common], help="list personas and whether they are available")
+
+    train = sub.add_parser("train", parents=[common], help="fine-tune a LoRA adapter from the course KB")
+    train.add_argument("--name", default="xiaojin", help="adapter name (default: xiaojin, used by the "
+                       "Fine-tuned personas)")  # fmt: skip
+    train.add_argument(
+        "--steps", type=int, default=15, help="optimizer steps (default 15, ~2 min on 2 cores)"
+    )
+    train.add_argument("--rank", type=int, default=8)
+    train.add_argument("--lr", type=float, default=2e-3)
+    train.add_argument(
+        "--mix-general",
+        action="store_true",
+        help="mix general Q&A into the data (the lecture's counter-measure to forgetting)",
+    )
     sub.add_parser("gui", help="open the desktop app")
     return parser
 
@@ -299,6 +313,58 @@ def cmd_personas(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from engine.cli_output import err_console
+    from engine.errors import Cancelled
+    from engine.finetune.jobs import run_training
+    from engine.finetune.train import TrainSpec
+    from engine.kb import load_kb
+    from engine.models import load_model_info
+
+    if args.steps < 1 or args.rank < 1 or args.lr <= 0:
+        raise TalabError("--steps and --rank must be at least 1 and --lr above 0")
+    if not args.name.replace("-", "").replace("_", "").isalnum():
+        raise TalabError(f"Adapter name '{args.name}' may only use letters, digits, - and _")
+    kb = load_kb(args.kb, lang=args.lang)
+    model = load_model_info(args.model)
+    out = paths.adapters_dir() / f"{args.name}.gguf"
+    spec = TrainSpec(
+        model_path=str(model.path), kb_path=str(kb.path), out_path=str(out), steps=args.steps,
+        rank=args.rank, lr=args.lr, mix_general=args.mix_general, seed=args.seed or 42,
+    )  # fmt: skip
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    console = err_console()
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, transient=True)  # fmt: skip
+    try:
+        with progress:
+            task = progress.add_task("preparing", total=args.steps)
+
+            def on_event(e: dict[str, Any]) -> None:
+                if e["event"] == "loading":
+                    progress.update(task, description="loading the model into torch")
+                elif e["event"] == "step":
+                    progress.update(task, completed=e["step"], description=f"training · loss {e['loss']:.3f}")
+                elif e["event"] == "exporting":
+                    progress.update(task, description="writing the GGUF adapter")
+
+            done = run_training(spec, on_event, cancel.is_set)
+    except Cancelled as exc:
+        console.print(str(exc))
+        return EXIT_CANCELLED
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    print(
+        f"Adapter '{args.name}' written to {done['adapter']} "
+        f"(final loss {done['loss']}, {done['seconds']} s)."
+    )
+    print("Compare it: talab probe --personas base,prompted,finetuned,merged")
+    return 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     """Replaced by desktop.launcher, which owns the Qt side; the engine never imports it."""
     raise TalabError("The desktop app is not part of this installation (run packaging/setup.sh)")
@@ -306,7 +372,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "ask": cmd_ask, "probe": cmd_probe, "runs": cmd_runs, "export": cmd_export,
-    "kb": cmd_kb, "personas": cmd_personas, "gui": cmd_gui,
+    "kb": cmd_kb, "personas": cmd_personas, "train": cmd_train, "gui": cmd_gui,
 }  # fmt: skip
 
 
