@@ -12,15 +12,19 @@ from PySide6.QtCore import QByteArray, QSettings, QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QFont, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
+from desktop.training import TrainingProcess
 from desktop.views.compare import CompareView
 from desktop.views.history import HistoryView
 from desktop.views.probes import ProbesView
+from desktop.views.train import TrainView
 from desktop.workers import LabFactory, LabWorker, WorkerThread
 from engine import paths
 from engine.errors import TalabError
+from engine.finetune.train import TrainSpec
 from engine.session import LabConfig
 from engine.store import open_store
 
+ADAPTER_NAME = "xiaojin"
 DEFAULT_PERSONAS = ["base", "prompted", "finetuned", "finetuned-prompted", "merged"]
 
 
@@ -30,7 +34,12 @@ def settings() -> QSettings:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, factory: LabFactory | None = None, config: LabConfig | None = None) -> None:
+    def __init__(
+        self,
+        factory: LabFactory | None = None,
+        config: LabConfig | None = None,
+        trainer_program: list[str] | None = None,
+    ) -> None:
         super().__init__()
         self.setWindowTitle("TA Lab — prompting vs fine-tuning")
         self.settings = settings()
@@ -44,6 +53,16 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.compare, "&Compare")
         self.tabs.addTab(self.probes, "&Probes")
         self.tabs.addTab(self.history, "&History")
+        self.train = TrainView()
+        self.tabs.addTab(self.train, "&Train")
+        self.trainer = TrainingProcess(self, trainer_program)
+        self.trainer.report.connect(self.train.on_event)
+        self.trainer.finished.connect(self._on_trained)
+        self.trainer.failed.connect(self._on_train_failed)
+        self.trainer.cancelled.connect(self._on_train_cancelled)
+        self.train.train.connect(self._start_training)
+        self.train.cancel.connect(self.trainer.cancel)
+        self.info: dict[str, Any] = {}
         self.tabs.currentChanged.connect(lambda i: self.history.refresh() if i == 2 else None)
         self.banner = QLabel()
         self.banner.setObjectName("error-banner")
@@ -145,6 +164,7 @@ class MainWindow(QMainWindow):
 
     @Slot(dict)
     def _on_loaded(self, info: dict[str, Any]) -> None:
+        self.info = info
         self.names = {p["id"]: p["name"] for p in info["personas"]}
         for picker in (self.compare.picker, self.probes.picker):
             picker.set_personas(info["personas"], self._checked())
@@ -186,6 +206,39 @@ class MainWindow(QMainWindow):
     def _on_probe_finished(self, result: dict[str, Any]) -> None:
         self.probes.show_result(result, self.names)
 
+    @Slot(dict)
+    def _start_training(self, options: dict[str, Any]) -> None:
+        if not self.info:
+            self._on_failed("Load a model before training")
+            return
+        out = paths.adapters_dir() / f"{ADAPTER_NAME}.gguf"
+        spec = TrainSpec(model_path=self.info["model_path"], kb_path=self.info["kb"], out_path=str(out),
+                         steps=options["steps"], mix_general=options["mix_general"])  # fmt: skip
+        self.banner.hide()
+        self.train.set_running(True)
+        self.trainer.start(spec)
+
+    @Slot(dict)
+    def _on_trained(self, done: dict[str, Any]) -> None:
+        self.train.set_running(False)
+        self.train.status.setText(
+            f"Done in {done['seconds']:.0f} s, final loss {done['loss']:.3f}. "
+            "The fine-tuned personas are now available in Compare and Probes."
+        )
+        self.train.show_adapter(f"Adapter: {done['adapter']}")
+        self.worker.load_requested.emit(self.config)  # personas re-check their adapters
+
+    @Slot(str)
+    def _on_train_failed(self, message: str) -> None:
+        self.train.set_running(False)
+        self.train.status.setText("Training did not finish; any previous adapter is unchanged.")
+        self._on_failed(message)
+
+    @Slot()
+    def _on_train_cancelled(self) -> None:
+        self.train.set_running(False)
+        self.train.status.setText("Cancelled. Any previous adapter is unchanged.")
+
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         """Errors go to a banner, not a modal dialog: the class keeps seeing the app."""
@@ -209,6 +262,7 @@ class MainWindow(QMainWindow):
         if self.compare.picker.boxes:
             s.setValue("personas", self.compare.picker.selected())
         s.sync()
+        self.trainer.cancel()
         self.worker_thread.stop()
         self._gc_timer.stop()
         gc.enable()

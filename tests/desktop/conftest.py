@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,7 +43,8 @@ def window(qtbot, script: dict[str, Any]) -> Iterator[Any]:  # type: ignore[no-u
 
         return Lab(config, runtime_factory=make_runtime)
 
-    win = MainWindow(factory)
+    fake_trainer = [sys.executable, str(Path(__file__).resolve().parent.parent / "fake_trainer.py"), "--spec"]
+    win = MainWindow(factory, trainer_program=fake_trainer)
     qtbot.addWidget(win)
     qtbot.waitUntil(lambda: bool(win.names), timeout=10_000)
     yield win

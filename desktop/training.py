@@ -1,0 +1,103 @@
+"""The training subprocess under QProcess: JSON lines in, Qt signals out.
+
+After qutebrowser's GUIProcess: the child is the same ``python -m
+engine.finetune.train`` the CLI runs; cancel is terminate, then kill if it
+does not exit within a grace period. The adapter is only replaced when the
+child reports ``done``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QProcess, QTimer, Signal, Slot
+
+from engine.finetune.jobs import command
+from engine.finetune.train import TrainSpec
+from engine.paths import REPO_ROOT
+
+KILL_AFTER_MS = 5000
+
+
+class TrainingProcess(QObject):
+    report = Signal(dict)
+    finished = Signal(dict)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, parent: QObject | None = None, program: list[str] | None = None) -> None:
+        super().__init__(parent)
+        self._program = program  # tests substitute a scripted trainer
+        self._proc: QProcess | None = None
+        self._buffer = b""
+        self._last: dict[str, Any] = {}
+        self._tmp: str | None = None
+        self._cancelling = False
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.state() != QProcess.ProcessState.NotRunning
+
+    def start(self, spec: TrainSpec) -> None:
+        if self.running():
+            return
+        self._tmp = tempfile.mkdtemp(prefix="talab-train-")
+        spec_file = Path(self._tmp) / "spec.json"
+        spec_file.write_text(spec.to_json(), encoding="utf-8")
+        argv = (self._program or command(spec_file)[:-1]) + [str(spec_file)]
+        proc = QProcess(self)
+        proc.setWorkingDirectory(str(REPO_ROOT))
+        proc.readyReadStandardOutput.connect(self._read)
+        proc.finished.connect(self._on_finished)
+        proc.errorOccurred.connect(self._on_error)
+        self._proc, self._buffer, self._last, self._cancelling = proc, b"", {}, False
+        proc.start(argv[0], argv[1:])
+
+    def cancel(self) -> None:
+        if not self.running() or self._proc is None:
+            return
+        self._cancelling = True
+        self._proc.terminate()
+        proc = self._proc
+        QTimer.singleShot(
+            KILL_AFTER_MS, lambda: proc.kill() if proc.state() != QProcess.ProcessState.NotRunning else None
+        )
+
+    @Slot()
+    def _read(self) -> None:
+        assert self._proc is not None
+        self._buffer += bytes(self._proc.readAllStandardOutput().data())
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            self._last = event
+            self.report.emit(event)
+
+    @Slot(int, QProcess.ExitStatus)
+    def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
+        self._read()
+        stderr = (
+            bytes(self._proc.readAllStandardError().data()).decode(errors="replace") if self._proc else ""
+        )
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+        if self._cancelling:
+            self.cancelled.emit()
+        elif self._last.get("event") == "done":
+            self.finished.emit(self._last)
+        elif self._last.get("event") == "error":
+            self.failed.emit(f"Training failed: {self._last.get('message')}")
+        else:
+            tail = (stderr.strip().splitlines() or ["no output"])[-1]
+            self.failed.emit(f"The training process stopped unexpectedly (exit {code}): {tail}")
+
+    @Slot(QProcess.ProcessError)
+    def _on_error(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self.failed.emit("The training process could not start")

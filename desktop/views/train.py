@@ -1,0 +1,98 @@
+"""Train: fine-tune the TA adapter from the course KB, with progress and cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+INTRO = (
+    "Fine-tuning changes the model's weights. TA Lab trains a LoRA adapter on questions and answers "
+    "made from the course knowledge base (identity and course facts) on this CPU, in a separate "
+    "process, and saves it as <b>xiaojin</b>: the Fine-tuned, Fine-tuned + prompt and Merged personas "
+    "use it. Then run the probes and look for forgetting and over-generalisation."
+)
+
+
+class TrainView(QWidget):
+    train = Signal(dict)
+    cancel = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        outer = QVBoxLayout(self)
+        intro = QLabel(INTRO)
+        intro.setWordWrap(True)
+        outer.addWidget(intro)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Steps:"))
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 500)
+        self.steps.setValue(15)
+        self.steps.setToolTip("About 8 s per step on 2 cores; 15 steps learn the identity")
+        row.addWidget(self.steps)
+        self.mix = QCheckBox("Mix in general questions (the lecture's counter-measure to forgetting)")
+        row.addWidget(self.mix)
+        row.addStretch(1)
+        self.train_button = QPushButton("Train adapter")
+        self.train_button.setToolTip("Start fine-tuning (Ctrl+T)")
+        self.train_button.clicked.connect(self._submit)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop training; the previous adapter stays (Esc)")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        row.addWidget(self.train_button)
+        row.addWidget(self.cancel_button)
+        outer.addLayout(row)
+        self.progress = QProgressBar()
+        self.progress.hide()
+        self.status = QLabel("No training yet in this session.")
+        self.status.setObjectName("train-status")
+        self.adapter = QLabel("")
+        self.adapter.setWordWrap(True)
+        outer.addWidget(self.progress)
+        outer.addWidget(self.status)
+        outer.addWidget(self.adapter)
+        outer.addStretch(1)
+        QShortcut(QKeySequence("Ctrl+T"), self, self._submit)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.cancel.emit)
+
+    def _submit(self) -> None:
+        if self.train_button.isEnabled():
+            self.train.emit({"steps": self.steps.value(), "mix_general": self.mix.isChecked()})
+
+    def set_running(self, running: bool) -> None:
+        self.train_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        if running:
+            self.progress.setMaximum(self.steps.value())
+            self.progress.setValue(0)
+            self.progress.show()
+            self.status.setText("Starting the training process…")
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "start":
+            self.status.setText(f"{event['pairs']} training examples from the knowledge base")
+        elif kind == "loading":
+            self.status.setText("Loading the model into torch…")
+        elif kind == "step":
+            self.progress.setMaximum(event["steps"])
+            self.progress.setValue(event["step"])
+            self.status.setText(f"Step {event['step']}/{event['steps']} · loss {event['loss']:.3f}")
+        elif kind == "exporting":
+            self.status.setText("Writing the GGUF adapter…")
+
+    def show_adapter(self, text: str) -> None:
+        self.adapter.setText(text)
