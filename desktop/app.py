@@ -19,6 +19,7 @@ from desktop.views.probes import ProbesView
 from desktop.views.train import TrainView
 from desktop.workers import LabFactory, LabWorker, WorkerThread
 from engine import paths
+from engine.adapters import describe_adapter
 from engine.errors import TalabError
 from engine.finetune.train import TrainSpec
 from engine.session import LabConfig
@@ -174,6 +175,7 @@ class MainWindow(QMainWindow):
         )
         if self.probes.table.rowCount() == 0:
             self._show_last_probe_run()
+        self.train.show_adapter(describe_adapter(paths.adapters_dir() / f"{ADAPTER_NAME}.gguf"))
 
     def _show_last_probe_run(self) -> None:
         """Reopen on the last scores, so a restart does not blank the chart before class."""
@@ -225,7 +227,6 @@ class MainWindow(QMainWindow):
             f"Done in {done['seconds']:.0f} s, final loss {done['loss']:.3f}. "
             "The fine-tuned personas are now available in Compare and Probes."
         )
-        self.train.show_adapter(f"Adapter: {done['adapter']}")
         self.worker.load_requested.emit(self.config)  # personas re-check their adapters
 
     @Slot(str)

@@ -61,3 +61,20 @@ def validate_adapter(path: Path, model: GGUFHeader) -> GGUFHeader:
                 f"the model's {list(target)}; it was made for a different model size"
             )
     return header
+
+
+def describe_adapter(path: Path) -> str:
+    """One line for the UI: what is at ``path`` and how it was trained (TA Lab's talab.* keys)."""
+    import datetime as dt
+
+    path = Path(path)
+    if not path.exists():
+        return f"No adapter at {path} yet: the fine-tuned personas stay unavailable until you train one."
+    try:
+        meta = read_header(path, what="adapter").metadata
+    except ModelError as exc:
+        return f"The adapter at {path} is unusable: {exc}"
+    when = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    steps, loss = meta.get("talab.steps"), meta.get("talab.final_loss")
+    trained = f", {steps} steps, final loss {loss}" if steps else ""
+    return f"Current adapter: {path} (saved {when}{trained})"

@@ -6,6 +6,8 @@ percentages on a projector.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -75,3 +77,52 @@ class BarChart(QWidget):
                 Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
                 text,
             )
+
+
+class LineChart(QWidget):
+    """One series over steps (the training loss): falling means the model is learning the data."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.values: list[float] = []
+        self.title = ""
+        self.empty_text = "No data yet"
+        self.setMinimumHeight(180)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_values(self, values: list[float]) -> None:
+        self.values = list(values)
+        self.update()
+
+    def paintEvent(self, event: object) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(self.rect()).adjusted(52, 24, -16, -28)
+        text = self.palette().text().color()
+        if not self.values:
+            p.setPen(self.palette().placeholderText().color())
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.empty_text)
+            return
+        top = max(self.values) or 1.0
+        p.setPen(text)
+        p.drawText(4, 16, self.title)
+        p.setPen(QPen(self.palette().mid().color()))
+        p.drawLine(int(rect.left()), int(rect.bottom()), int(rect.right()), int(rect.bottom()))
+        p.drawLine(int(rect.left()), int(rect.top()), int(rect.left()), int(rect.bottom()))
+        p.setPen(text)
+        p.drawText(4, int(rect.top() + 10), f"{top:.2f}")
+        p.drawText(4, int(rect.bottom()), "0")
+        n = len(self.values)
+        p.drawText(int(rect.right() - 60), int(rect.bottom() + 20), f"step {n}")
+        pen = QPen(QColor(PALETTE[0]))
+        pen.setWidth(3)
+        p.setPen(pen)
+        step_w = rect.width() / max(1, n - 1)
+        points = [
+            (rect.left() + i * step_w, rect.bottom() - rect.height() * v / top)
+            for i, v in enumerate(self.values)
+        ]
+        for (x1, y1), (x2, y2) in pairwise(points):
+            p.drawLine(int(x1), int(y1), int(x2), int(y2))
+        if n == 1:
+            p.drawEllipse(int(points[0][0]) - 3, int(points[0][1]) - 3, 6, 6)

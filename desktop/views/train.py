@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.views.chart import LineChart
+
 INTRO = (
     "Fine-tuning changes the model's weights. TA Lab trains a LoRA adapter on questions and answers "
     "made from the course knowledge base (identity and course facts) on this CPU, in a separate "
@@ -56,15 +58,20 @@ class TrainView(QWidget):
         row.addWidget(self.cancel_button)
         outer.addLayout(row)
         self.progress = QProgressBar()
+        self.progress.setFormat("step %v / %m")
         self.progress.hide()
-        self.status = QLabel("No training yet in this session.")
+        self.status = QLabel("Press Train adapter (Ctrl+T) to fine-tune; about 8 s per step here.")
         self.status.setObjectName("train-status")
         self.adapter = QLabel("")
         self.adapter.setWordWrap(True)
         outer.addWidget(self.progress)
         outer.addWidget(self.status)
         outer.addWidget(self.adapter)
-        outer.addStretch(1)
+        self.losses: list[float] = []
+        self.chart = LineChart()
+        self.chart.title = "Training loss"
+        self.chart.empty_text = "The training loss appears here, step by step"
+        outer.addWidget(self.chart, 1)
         QShortcut(QKeySequence("Ctrl+T"), self, self._submit)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.cancel.emit)
 
@@ -80,6 +87,8 @@ class TrainView(QWidget):
             self.progress.setValue(0)
             self.progress.show()
             self.status.setText("Starting the training process…")
+            self.losses = []
+            self.chart.set_values([])
 
     def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
@@ -91,6 +100,8 @@ class TrainView(QWidget):
             self.progress.setMaximum(event["steps"])
             self.progress.setValue(event["step"])
             self.status.setText(f"Step {event['step']}/{event['steps']} · loss {event['loss']:.3f}")
+            self.losses.append(float(event["loss"]))
+            self.chart.set_values(self.losses)
         elif kind == "exporting":
             self.status.setText("Writing the GGUF adapter…")
 

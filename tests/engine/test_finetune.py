@@ -158,3 +158,13 @@ def test_invalid_kb_is_reported_by_the_trainer(model_info, tmp_path) -> None:  #
     with pytest.raises(TalabError, match=r"Training failed: .*kb.yaml:1: field 'course'"):
         run_training(spec)
     assert os.path.exists(tmp_path / "o.gguf") is False
+
+
+def test_adapter_description_for_the_ui(tmp_path: Path, lora_file: Path) -> None:
+    from engine.adapters import describe_adapter
+
+    assert "No adapter at" in describe_adapter(tmp_path / "none.gguf")
+    assert describe_adapter(lora_file).startswith(f"Current adapter: {lora_file} (saved ")
+    junk = tmp_path / "junk.gguf"
+    junk.write_bytes(b"nope")
+    assert "unusable" in describe_adapter(junk)
