@@ -38,6 +38,10 @@ class AnswerColumn(QGroupBox):
         self.text.setPlaceholderText("Waiting…")
         self.stats = QLabel("")
         self.stats.setObjectName("stats")
+        # five columns must fit a projector's 1280 px: let text wrap instead of widening the window
+        self.stats.setWordWrap(True)
+        self.text.setMinimumWidth(120)
+        self.setMinimumWidth(140)
         layout.addWidget(self.text, 1)
         layout.addWidget(self.stats)
 
