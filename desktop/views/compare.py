@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.views.personas import PersonaPicker
+from desktop.views.personas import PersonaPicker, start_stop_buttons
 
 #: (button label, question): the lecture's questions, one click each
 SUGGESTIONS = [
@@ -71,13 +71,12 @@ class CompareView(QWidget):
         self.question.setObjectName("question")
         self.question.setPlaceholderText("Ask every persona the same question… (Enter)")
         self.question.returnPressed.connect(self._submit)
-        self.ask_button = QPushButton("Ask")
-        self.ask_button.setToolTip("Ask all selected personas (Enter / Ctrl+Enter)")
-        self.ask_button.clicked.connect(self._submit)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setToolTip("Stop generating (Esc)")
-        self.stop_button.setEnabled(False)
-        self.stop_button.clicked.connect(self.stop)
+        self.ask_button, self.stop_button = start_stop_buttons(
+            ("Ask", "Ask all selected personas (Enter / Ctrl+Enter)"),
+            ("Stop", "Stop generating (Esc)"),
+            self._submit,
+            self.stop,
+        )
         row.addWidget(self.question, 1)
         row.addWidget(self.ask_button)
         row.addWidget(self.stop_button)

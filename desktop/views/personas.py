@@ -1,11 +1,12 @@
-"""Persona check boxes shared by the Compare and Probes views."""
+"""Widgets shared by the views: persona check boxes and start/stop button pairs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 
 class PersonaPicker(QWidget):
@@ -41,3 +42,20 @@ class PersonaPicker(QWidget):
     def name(self, pid: str) -> str:
         box = self.boxes.get(pid)
         return box.text() if box else pid
+
+
+def start_stop_buttons(
+    start: tuple[str, str], stop: tuple[str, str], on_start: Callable[[], None], on_stop: Any
+) -> tuple[QPushButton, QPushButton]:
+    """A (label, tooltip) start button and a stop button that is disabled until work runs.
+
+    ``on_stop`` may be a signal: connecting signal to signal drops ``clicked``'s argument.
+    """
+    start_button = QPushButton(start[0])
+    start_button.setToolTip(start[1])
+    start_button.clicked.connect(on_start)
+    stop_button = QPushButton(stop[0])
+    stop_button.setToolTip(stop[1])
+    stop_button.setEnabled(False)
+    stop_button.clicked.connect(on_stop)
+    return start_button, stop_button

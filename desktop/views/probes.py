@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QProgressBar,
-    QPushButton,
     QSpinBox,
     QSplitter,
     QTableWidget,
@@ -21,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.views.chart import BarChart
-from desktop.views.personas import PersonaPicker
+from desktop.views.personas import PersonaPicker, start_stop_buttons
 from engine.scoring import CATEGORIES
 
 FIGURES = [
@@ -59,13 +58,12 @@ class ProbesView(QWidget):
         self.limit.setSpecialValueText("all")
         row.addWidget(self.limit)
         row.addStretch(1)
-        self.run_button = QPushButton("Run probes")
-        self.run_button.setToolTip("Run the probe suite (Ctrl+R)")
-        self.run_button.clicked.connect(self._submit)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop after the current token; finished answers are kept (Esc)")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
+        self.run_button, self.cancel_button = start_stop_buttons(
+            ("Run probes", "Run the probe suite (Ctrl+R)"),
+            ("Cancel", "Stop after the current token; finished answers are kept (Esc)"),
+            self._submit,
+            self.cancel,
+        )
         row.addWidget(self.run_button)
         row.addWidget(self.cancel_button)
         outer.addLayout(row)

@@ -11,13 +11,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QProgressBar,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.views.chart import LineChart
+from desktop.views.personas import start_stop_buttons
 
 INTRO = (
     "Fine-tuning changes the model's weights. TA Lab trains a LoRA adapter on questions and answers "
@@ -47,13 +47,12 @@ class TrainView(QWidget):
         self.mix = QCheckBox("Mix in general questions (the lecture's counter-measure to forgetting)")
         row.addWidget(self.mix)
         row.addStretch(1)
-        self.train_button = QPushButton("Train adapter")
-        self.train_button.setToolTip("Start fine-tuning (Ctrl+T)")
-        self.train_button.clicked.connect(self._submit)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop training; the previous adapter stays (Esc)")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
+        self.train_button, self.cancel_button = start_stop_buttons(
+            ("Train adapter", "Start fine-tuning (Ctrl+T)"),
+            ("Cancel", "Stop training; the previous adapter stays (Esc)"),
+            self._submit,
+            self.cancel,
+        )
         row.addWidget(self.train_button)
         row.addWidget(self.cancel_button)
         outer.addLayout(row)

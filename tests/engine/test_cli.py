@@ -221,3 +221,17 @@ def test_gui_without_a_display_says_so() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     proc = subprocess.run([TALAB, "gui"], capture_output=True, text=True, timeout=60, env=env)
     assert_user_error(proc, "No display found")
+
+
+def test_train_rejects_bad_settings() -> None:
+    assert_user_error(talab("train", "--steps", "0"), "--steps and --rank must be at least 1")
+    assert_user_error(talab("train", "--name", "../evil"), "may only use letters")
+
+
+def test_train_refuses_an_architecture_it_cannot_export(tmp_path: Path) -> None:
+    import numpy as np
+
+    from tests.ggufs import write_gguf
+
+    qwen = write_gguf(tmp_path / "qwen.gguf", "qwen2", {"w": np.zeros((4, 4), np.float32)})
+    assert_user_error(talab("train", "--model", str(qwen)), "Training failed", "llama architecture")
