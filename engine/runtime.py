@@ -28,6 +28,7 @@ from engine.errors import AdapterError, Cancelled, ContextOverflowError, ModelEr
 from engine.models import ModelInfo
 
 TokenCallback = Callable[[str], None]
+AdapterKey = tuple[str, int, int]
 CancelCheck = Callable[[], bool]
 
 DEFAULT_N_CTX = 4096
@@ -119,8 +120,8 @@ class Runtime:
         self.n_threads = n_threads or physical_cores()
         self.n_ctx = min(n_ctx, model.context_length) if model.context_length else n_ctx
         self._llm: Any = None
-        self._adapters: dict[Path, Any] = {}
-        self._active: tuple[tuple[str, float], ...] = ()
+        self._adapters: dict[AdapterKey, Any] = {}
+        self._active: tuple[tuple[AdapterKey, float], ...] = ()
         self._kv_prefix: tuple[int, ...] | None = None
         self._emitted = 0
         self._prefix_lens: dict[str | None, int] = {}
@@ -179,19 +180,29 @@ class Runtime:
     # -- adapters --------------------------------------------------------
     @property
     def active_adapters(self) -> tuple[tuple[str, float], ...]:
-        return self._active
+        return tuple((key[0], scale) for key, scale in self._active)
 
-    def _adapter_handle(self, path: Path) -> Any:
+    @staticmethod
+    def _adapter_key(path: Path) -> AdapterKey:
+        """Path plus mtime and size: a retrained adapter at the same path is a different adapter."""
+        resolved = Path(path).resolve()
+        try:
+            st = resolved.stat()
+        except OSError:
+            return (str(resolved), 0, 0)
+        return (str(resolved), st.st_mtime_ns, st.st_size)
+
+    def _adapter_handle(self, key: AdapterKey) -> Any:
         import llama_cpp
 
-        path = Path(path).resolve()
-        if path not in self._adapters:
+        if key not in self._adapters:
+            path = Path(key[0])
             validate_adapter(path, self.model.header)
             handle = llama_cpp.llama_adapter_lora_init(self._llm._model.model, str(path).encode())
             if not handle:
                 raise AdapterError(f"llama.cpp refused the adapter {path.name}")
-            self._adapters[path] = handle
-        return self._adapters[path]
+            self._adapters[key] = handle
+        return self._adapters[key]
 
     def set_adapters(self, adapters: list[AdapterSpec] | tuple[AdapterSpec, ...]) -> None:
         """Attach exactly these adapters at these scales (empty = base model).
@@ -202,10 +213,10 @@ class Runtime:
         """
         import llama_cpp
 
-        wanted = tuple((str(Path(a.path).resolve()), float(a.scale)) for a in adapters)
+        wanted = tuple((self._adapter_key(a.path), float(a.scale)) for a in adapters)
         if wanted == self._active:
             return
-        handles = [self._adapter_handle(Path(p)) for p, _ in wanted]
+        handles = [self._adapter_handle(key) for key, _ in wanted]
         ctx = self._llm._ctx.ctx
         if handles:
             arr = (llama_cpp.llama_adapter_lora_p_ctypes * len(handles))(*handles)

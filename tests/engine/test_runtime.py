@@ -157,3 +157,18 @@ def test_stop_strings_are_never_streamed() -> None:
     assert safe_prefix("Paris\nQue", stops) == (5, False)  # held back: might be a stop
     assert safe_prefix("Paris\nQuestion: next", stops) == (5, True)
     assert safe_prefix("Paris\nQuiet", stops) == (11, False)  # released once it diverges
+
+
+def test_a_retrained_adapter_at_the_same_path_is_reloaded(runtime, model_info, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    shapes = {t.name: t.shape for t in model_info.header.tensors}
+    path = write_lora(tmp_path / "xiaojin.gguf", shapes, std=0.08, seed=1)
+    runtime.set_adapters([AdapterSpec(path, 1.0)])
+    first = runtime.generate(WHO, SamplingParams(max_tokens=24)).text
+    import os
+
+    write_lora(path, shapes, std=0.08, seed=2)  # "retrained" in place
+    os.utime(path, ns=(1, 1))  # a different mtime even on coarse file systems
+    runtime.set_adapters([AdapterSpec(path, 1.0)])
+    second = runtime.generate(WHO, SamplingParams(max_tokens=24)).text
+    runtime.set_adapters([])
+    assert first != second
