@@ -1,4 +1,4 @@
-"""The TA Lab main window: Compare, Probes and History tabs over one worker thread."""
+"""The TA Lab main window: Compare, Probes, History and Train tabs over one worker thread."""
 
 from __future__ import annotations
 
@@ -263,7 +263,7 @@ class MainWindow(QMainWindow):
         if self.compare.picker.boxes:
             s.setValue("personas", self.compare.picker.selected())
         s.sync()
-        self.trainer.cancel()
+        self.trainer.shutdown()
         self.worker_thread.stop()
         self._gc_timer.stop()
         gc.enable()

@@ -61,10 +61,18 @@ class TrainingProcess(QObject):
             return
         self._cancelling = True
         self._proc.terminate()
-        proc = self._proc
-        QTimer.singleShot(
-            KILL_AFTER_MS, lambda: proc.kill() if proc.state() != QProcess.ProcessState.NotRunning else None
-        )
+        # the process is the timer's context: if it is gone by then, the timer is dropped
+        QTimer.singleShot(KILL_AFTER_MS, self._proc, self._proc.kill)
+
+    def shutdown(self) -> None:
+        """On app exit: stop the child now rather than leave it training unseen."""
+        if not self.running() or self._proc is None:
+            return
+        self._cancelling = True
+        self._proc.terminate()
+        if not self._proc.waitForFinished(KILL_AFTER_MS):
+            self._proc.kill()
+            self._proc.waitForFinished(KILL_AFTER_MS)
 
     @Slot()
     def _read(self) -> None:

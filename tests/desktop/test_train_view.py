@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from desktop.training import KILL_AFTER_MS
+
 
 def test_training_shows_progress_then_enables_the_finetuned_personas(window, qtbot, talab_home: Path) -> None:  # type: ignore[no-untyped-def]
     assert not window.compare.picker.boxes["finetuned"].isEnabled()
@@ -37,3 +39,12 @@ def test_a_failed_training_is_reported_in_the_banner(window, qtbot, tmp_path: Pa
     qtbot.waitUntil(lambda: window.banner.isVisibleTo(window), timeout=15_000)
     assert "Training failed: the knowledge base is broken" in window.banner.text()
     assert "unchanged" in window.train.status.text()
+
+
+def test_closing_the_window_stops_a_running_training(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window.train.steps.setValue(200)
+    window.train.train_button.click()
+    qtbot.waitUntil(lambda: window.train.progress.value() >= 1, timeout=15_000)
+    window.close()
+    assert not window.trainer.running()
+    qtbot.wait(KILL_AFTER_MS + 300)  # the kill timer must not fire on a deleted process
