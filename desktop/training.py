@@ -48,6 +48,8 @@ class TrainingProcess(QObject):
         spec_file = Path(self._tmp) / "spec.json"
         spec_file.write_text(spec.to_json(), encoding="utf-8")
         argv = (self._program or command(spec_file)[:-1]) + [str(spec_file)]
+        if self._proc is not None:
+            self._proc.deleteLater()  # the finished process of the previous run
         proc = QProcess(self)
         proc.setWorkingDirectory(str(REPO_ROOT))
         proc.readyReadStandardOutput.connect(self._read)
