@@ -92,7 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="write a run to CSV or JSONL")
     export.add_argument("run_id", type=int)
-    export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    export.add_argument(
+        "--format",
+        choices=["csv", "jsonl", "html"],
+        default="csv",
+        help="html: a self-contained report with charts",
+    )
     export.add_argument("--output", "-o", type=Path)
 
     kb = sub.add_parser("kb", parents=[common], help="validate a knowledge base and show its prompt size")

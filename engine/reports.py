@@ -1,4 +1,4 @@
-"""Export a run so students can analyse it anywhere (CSV for spreadsheets, JSONL for code)."""
+"""Export a run so students can analyse it anywhere: CSV (spreadsheets), JSONL (code), HTML (reading)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from engine.errors import TalabError
 from engine.store import Store
 
-FORMATS = ("csv", "jsonl")
+FORMATS = ("csv", "jsonl", "html")
 CSV_COLUMNS = [
     "run_id", "persona_id", "probe_id", "category", "question", "answer", "passed",
     "finish_reason", "prompt_tokens", "completion_tokens", "ttft_s", "tokens_per_s",
@@ -34,7 +34,16 @@ def export_run(store: Store, run_id: int, fmt: str, output: Path | None = None) 
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", encoding="utf-8", newline="") as fh:
-            if fmt == "csv":
+            if fmt == "html":
+                from engine import scoring
+                from engine.report_html import render_report
+
+                summary = run.get("summary") if isinstance(run.get("summary"), dict) else None
+                if not summary:
+                    scored = [a for a in answers if a.get("passed") is not None]
+                    summary = scoring.summarize(scored, run.get("personas") or [])
+                fh.write(render_report(run, answers, summary))
+            elif fmt == "csv":
                 writer = csv.DictWriter(fh, CSV_COLUMNS, extrasaction="ignore")
                 writer.writeheader()
                 for a in answers:

@@ -38,7 +38,7 @@ class HistoryView(QWidget):
         row = QHBoxLayout()
         self.result = QLabel("")
         row.addWidget(self.result, 1)
-        for fmt in ("csv", "jsonl"):
+        for fmt in ("csv", "jsonl", "html"):
             button = QPushButton(f"Export {fmt.upper()}…")
             button.setObjectName(f"export-{fmt}")
             button.clicked.connect(lambda _=False, f=fmt: self.export_selected(f))
@@ -53,7 +53,7 @@ class HistoryView(QWidget):
         return int(item.text()) if item is not None else None
 
     def export_selected(self, fmt: str, path: Path | None = None) -> Path | None:
-        """Write the selected run for a spreadsheet (CSV) or for code (JSONL)."""
+        """Write the selected run for a spreadsheet (CSV), for code (JSONL) or to read (HTML)."""
         run_id = self.selected_run()
         if run_id is None:
             self.result.setText("Select a run first.")

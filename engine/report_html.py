@@ -1,0 +1,123 @@
+"""A self-contained HTML report of a run: charts as inline SVG, no scripts, no network.
+
+Students open it anywhere (a browser, an LMS upload) and see the same
+figures as the app, plus every answer next to its verdict.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from engine.scoring import CATEGORIES
+
+FIGURES = [
+    ("adherence", "Persona adherence"),
+    ("general_ability", "General ability"),
+    ("overgeneralisation_rate", "Over-generalisation (lower is better)"),
+    ("injection_resistance", "Injection resistance"),
+]
+PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948"]
+
+
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0}
+td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}
+th{text-align:left}
+tr.fig th{font-weight:bold}
+.key{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px}
+pre{white-space:pre-wrap;margin:.2em 0 .6em;font-size:.9em}
+li.pass b{color:#2a7a2a}
+li.fail b{color:#a12}
+.q{font-style:italic}
+small{color:#777;font-weight:normal}
+.meta{color:#555;font-size:.9em}
+"""
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{v * 100:.0f}%"
+
+
+def bar_chart_svg(summary: dict[str, Any], width: int = 760, height: int = 260) -> str:
+    personas = summary["personas"]
+    left, bottom, top = 40, 40, 30
+    plot_h = height - bottom - top
+    group_w = (width - left) / len(FIGURES)
+    bar_w = group_w * 0.8 / max(1, len(personas))
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">']
+    for tick in (0, 50, 100):
+        y = top + plot_h * (1 - tick / 100)
+        out.append(f'<line x1="{left}" x2="{width}" y1="{y:.0f}" y2="{y:.0f}" stroke="#ddd"/>')
+        out.append(f'<text x="0" y="{y + 4:.0f}" font-size="11">{tick}%</text>')
+    for g, (key, label) in enumerate(FIGURES):
+        gx = left + g * group_w + group_w * 0.1
+        for i, pid in enumerate(personas):
+            value = summary["overall"][pid].get(key)
+            if value is None:
+                continue
+            h = max(2.0, plot_h * value)
+            x, y = gx + i * bar_w, top + plot_h - h
+            color = PALETTE[i % len(PALETTE)]
+            box = f'x="{x:.1f}" y="{y:.1f}" width="{bar_w - 2:.1f}" height="{h:.1f}"'
+            out.append(f'<rect {box} fill="{color}"><title>{html.escape(pid)}: {_pct(value)}</title></rect>')
+            out.append(f'<text x="{x + bar_w / 2 - 1:.1f}" y="{y - 3:.1f}" font-size="10" '
+                       f'text-anchor="middle">{_pct(value)}</text>')  # fmt: skip
+        out.append(f'<text x="{left + g * group_w + group_w / 2:.0f}" y="{height - 18}" font-size="12" '
+                   f'text-anchor="middle">{html.escape(label)}</text>')  # fmt: skip
+    out.append("</svg>")
+    return "".join(out)
+
+
+def render_report(run: dict[str, Any], answers: list[dict[str, Any]], summary: dict[str, Any]) -> str:
+    e = html.escape
+    personas = summary["personas"]
+    legend = " ".join(
+        f'<span class="key" style="background:{PALETTE[i % len(PALETTE)]}"></span>{e(p)}'
+        for i, p in enumerate(personas)
+    )
+    head = "".join(f"<th>{e(p)}</th>" for p in personas)
+    rows = []
+    for cat in CATEGORIES:
+        if not any(cat in summary["pass_rates"][p] for p in personas):
+            continue
+        cells = "".join(f"<td>{_pct(summary['pass_rates'][p].get(cat))}</td>" for p in personas)
+        rows.append(f"<tr><th>{e(cat.replace('_', ' '))}</th>{cells}</tr>")
+    for key, label in [("forgetting", "Forgetting vs Base"), *FIGURES]:
+        vals = []
+        for p in personas:
+            v = summary["overall"][p].get(key)
+            vals.append(("–" if v is None else f"{v * 100:+.0f} pts") if key == "forgetting" else _pct(v))
+        rows.append(f"<tr class='fig'><th>{e(label)}</th>{''.join(f'<td>{v}</td>' for v in vals)}</tr>")
+    by_probe: dict[str, list[dict[str, Any]]] = {}
+    for a in answers:
+        by_probe.setdefault(a["probe_id"], []).append(a)
+    blocks = []
+    for probe_id, group in by_probe.items():
+        first = group[0]
+        items = "".join(
+            f"<li class='{'pass' if a.get('passed') else 'fail'}'><b>{e(a['persona_id'])}</b> "
+            f"{'✓' if a.get('passed') else '✗'}<pre>{e(a.get('answer') or '')}</pre></li>"
+            for a in group
+        )
+        title = f"<h3>{e(probe_id)} <small>{e(first.get('category') or '')}</small></h3>"
+        question = f"<p class='q'>{e(first.get('question') or '')}</p>"
+        blocks.append(f"<section>{title}{question}<ul>{items}</ul></section>")
+    params = (run.get("params") or {}).get("sampling", {}) if isinstance(run.get("params"), dict) else {}
+    meta = (
+        f"Model {e(str(run.get('model_label')))} (sha256 {e(str(run.get('model_sha256'))[:16])}…) · "
+        f"KB hash {e(str(run.get('kb_hash'))[:16])}… · language {e(str(run.get('lang')))} · "
+        f"seed {e(str(run.get('seed')))} · temperature {e(str(params.get('temperature')))} · "
+        f"max tokens {e(str(params.get('max_tokens')))} · status {e(str(run.get('status')))}"
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>TA Lab run {run["id"]}</title>
+<style>{CSS}</style></head><body>
+<h1>TA Lab · run {run["id"]}</h1>
+<p class="meta">{meta}</p>
+<h2>Scores</h2><p>{legend}</p>{bar_chart_svg(summary)}
+<table><tr><th></th>{head}</tr>{"".join(rows)}</table>
+<h2>Answers</h2>{"".join(blocks)}
+</body></html>
+"""
