@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -15,13 +16,16 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.views.chart import BarChart
 from desktop.views.personas import PersonaPicker, start_stop_buttons
+from engine.errors import TalabError
 from engine.scoring import CATEGORIES
+from engine.store import open_store
 
 FIGURES = [
     ("adherence", "Persona adherence"),
@@ -82,9 +86,20 @@ class ProbesView(QWidget):
         self.chart.empty_text = "Scores appear here after a run"
         self.table = QTableWidget(0, 0)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setToolTip("Click a pass rate to read the answers behind it")
+        self.table.cellClicked.connect(self.show_answers)
+        self.details = QTextBrowser()
+        self.details.setPlaceholderText("Click a category's pass rate to read the answers behind it.")
+        lower = QSplitter(Qt.Orientation.Horizontal)
+        lower.addWidget(self.table)
+        lower.addWidget(self.details)
+        lower.setSizes([520, 700])
         split.addWidget(self.chart)
-        split.addWidget(self.table)
-        split.setSizes([380, 260])
+        split.addWidget(lower)
+        split.setSizes([360, 280])
+        self._run_id: int | None = None
+        self._personas: list[str] = []
+        self._categories: list[str] = []
         outer.addWidget(split, 1)
 
         QShortcut(QKeySequence("Ctrl+R"), self, self._submit)
@@ -120,6 +135,8 @@ class ProbesView(QWidget):
             [(label, [summary["overall"][p].get(key) for p in personas]) for key, label in FIGURES],
         )
         rows = [c for c in CATEGORIES if any(c in summary["pass_rates"][p] for p in personas)]
+        self._run_id, self._personas, self._categories = result["run_id"], list(personas), rows
+        self.details.clear()
         extra = [("forgetting", "Forgetting vs Base"), *FIGURES]
         self.table.setRowCount(len(rows) + len(extra))
         self.table.setColumnCount(len(personas))
@@ -141,3 +158,27 @@ class ProbesView(QWidget):
                 )
                 self.table.setItem(r, col, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
+
+    def show_answers(self, row: int, col: int) -> None:
+        """The evidence behind a number: each question, the persona's answer and its verdict."""
+        if self._run_id is None or row >= len(self._categories) or col >= len(self._personas):
+            return
+        persona, category = self._personas[col], self._categories[row]
+        try:
+            store = open_store()
+            answers = [a for a in store.answers(self._run_id)
+                       if a["persona_id"] == persona and a["category"] == category]  # fmt: skip
+            store.close()
+        except TalabError as exc:
+            self.details.setPlainText(str(exc))
+            return
+        e = html.escape
+        parts = [f"<h3>{e(persona)} · {e(category.replace('_', ' '))}</h3>"]
+        for a in answers:
+            mark = (
+                "<span style='color:#2a7a2a'>✓ pass</span>"
+                if a.get("passed")
+                else "<span style='color:#a12'>✗ fail</span>"
+            )
+            parts.append(f"<p><b>{e(a.get('question') or '')}</b> {mark}<br>{e(a.get('answer') or '')}</p>")
+        self.details.setHtml("".join(parts))

@@ -65,6 +65,11 @@ def test_probe_run_fills_progress_chart_and_table(window, script, qtbot) -> None
     run = open_store().list_runs(1)[0]
     assert f"Run {run['id']} finished" in view.status.text()
     assert run["kind"] == "probe" and run["n_answers"] == 6 and run["status"] == "done"
+    # the evidence behind a pass rate: row 0 is the first category, column 1 the Prompted TA
+    view.show_answers(0, 1)
+    shown = view.details.toPlainText()
+    assert "prompted · identity" in shown and "Who are you?" in shown
+    assert "I am a scripted answer." in shown and ("✓ pass" in shown or "✗ fail" in shown)
 
 
 def test_errors_show_in_a_banner_not_a_dialog(window, qtbot) -> None:  # type: ignore[no-untyped-def]
