@@ -93,7 +93,7 @@ class ProbesView(QWidget):
         lower = QSplitter(Qt.Orientation.Horizontal)
         lower.addWidget(self.table)
         lower.addWidget(self.details)
-        lower.setSizes([520, 700])
+        lower.setSizes([760, 480])
         split.addWidget(self.chart)
         split.addWidget(lower)
         split.setSizes([360, 280])
