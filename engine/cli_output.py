@@ -10,12 +10,12 @@ from rich.table import Table
 from engine.scoring import CATEGORIES
 
 OVERALL = [
-    ("adherence", "Persona adherence", True),
-    ("general_ability", "Retained general ability", True),
-    ("forgetting", "Forgetting vs Base", False),
-    ("overgeneralisation_rate", "Over-generalisation rate", False),
-    ("injection_resistance", "Injection resistance", True),
-    ("pass_rate", "All probes", True),
+    ("adherence", "Persona adherence"),
+    ("general_ability", "Retained general ability"),
+    ("forgetting", "Forgetting vs Base"),
+    ("overgeneralisation_rate", "Over-generalisation rate"),
+    ("injection_resistance", "Injection resistance"),
+    ("pass_rate", "All probes"),
 ]
 
 
@@ -40,7 +40,7 @@ def summary_table(summary: dict[str, Any], names: dict[str, str] | None = None) 
             cells.append(f"{pct(rate)} ({n})" if rate is not None else "–")
         table.add_row(cat, *cells)
     table.add_section()
-    for key, label, _higher_better in OVERALL:
+    for key, label in OVERALL:
         cells = []
         for pid in personas:
             value = summary["overall"][pid].get(key)

@@ -24,7 +24,7 @@ from typing import Any
 
 from engine.adapters import AdapterSpec, validate_adapter
 from engine.chat import ChatRenderer, Message, RenderedPrompt, safe_prefix
-from engine.errors import AdapterError, Cancelled, ContextOverflowError, ModelError
+from engine.errors import AdapterError, ContextOverflowError, ModelError
 from engine.models import ModelInfo
 
 TokenCallback = Callable[[str], None]
@@ -143,7 +143,9 @@ class Runtime:
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelError(f"llama.cpp could not load {self.model.path.name}: {exc}") from None
+            said = next((line.strip() for line in reversed(LLAMA_LOG) if "error" in line.lower()), "")
+            detail = f" ({said})" if said else ""
+            raise ModelError(f"llama.cpp could not load {self.model.path.name}: {exc}{detail}") from None
         meta = self._llm.metadata
         vocab = self._llm._model
         bos = eos = ""
@@ -285,7 +287,6 @@ class Runtime:
         *,
         on_token: TokenCallback | None = None,
         should_cancel: CancelCheck | None = None,
-        raise_on_cancel: bool = False,
     ) -> Generation:
         """Stream one answer; cancellation is checked between tokens."""
         import llama_cpp
@@ -344,7 +345,7 @@ class Runtime:
             if s in text:
                 text = text[: text.index(s)]
         n = len(out)
-        gen = Generation(
+        return Generation(
             text=text.strip(),
             finish_reason=finish,
             prompt=rendered.text,
@@ -354,6 +355,3 @@ class Runtime:
             tokens_per_s=((n - 1) / (last - first)) if n > 1 and last > first else 0.0,
             total_s=end - start,
         )
-        if finish == "cancelled" and raise_on_cancel:
-            raise Cancelled("Generation cancelled")
-        return gen
