@@ -7,20 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from engine.scoring import CATEGORIES
-
-OVERALL = [
-    ("adherence", "Persona adherence"),
-    ("general_ability", "Retained general ability"),
-    ("forgetting", "Forgetting vs Base"),
-    ("overgeneralisation_rate", "Over-generalisation rate"),
-    ("injection_resistance", "Injection resistance"),
-    ("pass_rate", "All probes"),
-]
-
-
-def pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f}%"
+from engine.scoring import CATEGORIES, FIGURES, format_figure, pct
 
 
 def summary_table(summary: dict[str, Any], names: dict[str, str] | None = None) -> Table:
@@ -40,14 +27,8 @@ def summary_table(summary: dict[str, Any], names: dict[str, str] | None = None) 
             cells.append(f"{pct(rate)} ({n})" if rate is not None else "–")
         table.add_row(cat, *cells)
     table.add_section()
-    for key, label in OVERALL:
-        cells = []
-        for pid in personas:
-            value = summary["overall"][pid].get(key)
-            if key == "forgetting" and value is not None:
-                cells.append(f"{value * 100:+.0f} pts")
-            else:
-                cells.append(pct(value))
+    for key, label in FIGURES:
+        cells = [format_figure(key, summary["overall"][pid].get(key)) for pid in personas]
         table.add_row(f"[bold]{label}[/bold]", *cells)
     return table
 

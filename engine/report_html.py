@@ -9,14 +9,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from engine.scoring import CATEGORIES
+from engine.scoring import CATEGORIES, CHART_FIGURES, FIGURES, format_figure, pct
 
-FIGURES = [
-    ("adherence", "Persona adherence"),
-    ("general_ability", "General ability"),
-    ("overgeneralisation_rate", "Over-generalisation (lower is better)"),
-    ("injection_resistance", "Injection resistance"),
-]
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948"]
 
 
@@ -36,22 +30,18 @@ small{color:#777;font-weight:normal}
 """
 
 
-def _pct(v: float | None) -> str:
-    return "–" if v is None else f"{v * 100:.0f}%"
-
-
 def bar_chart_svg(summary: dict[str, Any], width: int = 760, height: int = 260) -> str:
     personas = summary["personas"]
     left, bottom, top = 40, 40, 30
     plot_h = height - bottom - top
-    group_w = (width - left) / len(FIGURES)
+    group_w = (width - left) / len(CHART_FIGURES)
     bar_w = group_w * 0.8 / max(1, len(personas))
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">']
     for tick in (0, 50, 100):
         y = top + plot_h * (1 - tick / 100)
         out.append(f'<line x1="{left}" x2="{width}" y1="{y:.0f}" y2="{y:.0f}" stroke="#ddd"/>')
         out.append(f'<text x="0" y="{y + 4:.0f}" font-size="11">{tick}%</text>')
-    for g, (key, label) in enumerate(FIGURES):
+    for g, (key, label) in enumerate(CHART_FIGURES):
         gx = left + g * group_w + group_w * 0.1
         for i, pid in enumerate(personas):
             value = summary["overall"][pid].get(key)
@@ -61,9 +51,9 @@ def bar_chart_svg(summary: dict[str, Any], width: int = 760, height: int = 260) 
             x, y = gx + i * bar_w, top + plot_h - h
             color = PALETTE[i % len(PALETTE)]
             box = f'x="{x:.1f}" y="{y:.1f}" width="{bar_w - 2:.1f}" height="{h:.1f}"'
-            out.append(f'<rect {box} fill="{color}"><title>{html.escape(pid)}: {_pct(value)}</title></rect>')
+            out.append(f'<rect {box} fill="{color}"><title>{html.escape(pid)}: {pct(value)}</title></rect>')
             out.append(f'<text x="{x + bar_w / 2 - 1:.1f}" y="{y - 3:.1f}" font-size="10" '
-                       f'text-anchor="middle">{_pct(value)}</text>')  # fmt: skip
+                       f'text-anchor="middle">{pct(value)}</text>')  # fmt: skip
         out.append(f'<text x="{left + g * group_w + group_w / 2:.0f}" y="{height - 18}" font-size="12" '
                    f'text-anchor="middle">{html.escape(label)}</text>')  # fmt: skip
     out.append("</svg>")
@@ -82,13 +72,10 @@ def render_report(run: dict[str, Any], answers: list[dict[str, Any]], summary: d
     for cat in CATEGORIES:
         if not any(cat in summary["pass_rates"][p] for p in personas):
             continue
-        cells = "".join(f"<td>{_pct(summary['pass_rates'][p].get(cat))}</td>" for p in personas)
+        cells = "".join(f"<td>{pct(summary['pass_rates'][p].get(cat))}</td>" for p in personas)
         rows.append(f"<tr><th>{e(cat.replace('_', ' '))}</th>{cells}</tr>")
-    for key, label in [("forgetting", "Forgetting vs Base"), *FIGURES]:
-        vals = []
-        for p in personas:
-            v = summary["overall"][p].get(key)
-            vals.append(("–" if v is None else f"{v * 100:+.0f} pts") if key == "forgetting" else _pct(v))
+    for key, label in FIGURES:
+        vals = [format_figure(key, summary["overall"][p].get(key)) for p in personas]
         rows.append(f"<tr class='fig'><th>{e(label)}</th>{''.join(f'<td>{v}</td>' for v in vals)}</tr>")
     by_probe: dict[str, list[dict[str, Any]]] = {}
     for a in answers:

@@ -273,6 +273,10 @@ class Runtime:
         self, parts: list[str], stops: tuple[str, ...], on_token: TokenCallback | None
     ) -> bool:
         """Emit newly safe text; True once a stop string has appeared (never shown)."""
+        if not stops:  # chat-template models: every piece is safe, skip the re-join per token
+            if parts[-1] and on_token is not None:
+                on_token(parts[-1])
+            return False
         text = "".join(parts)
         cut, hit = safe_prefix(text, stops)
         if cut > self._emitted and on_token is not None:

@@ -24,19 +24,8 @@ from PySide6.QtWidgets import (
 from desktop.views.chart import BarChart
 from desktop.views.personas import PersonaPicker, start_stop_buttons
 from engine.errors import TalabError
-from engine.scoring import CATEGORIES
+from engine.scoring import CATEGORIES, CHART_FIGURES, FIGURES, format_figure, pct
 from engine.store import open_store
-
-FIGURES = [
-    ("adherence", "Persona adherence"),
-    ("general_ability", "General ability"),
-    ("overgeneralisation_rate", "Over-generalisation (lower is better)"),
-    ("injection_resistance", "Injection resistance"),
-]
-
-
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.0f}%"
 
 
 class ProbesView(QWidget):
@@ -132,12 +121,12 @@ class ProbesView(QWidget):
         self.status.setText(f"Run {result['run_id']} {state}.")
         self.chart.set_data(
             [names.get(p, p) for p in personas],
-            [(label, [summary["overall"][p].get(key) for p in personas]) for key, label in FIGURES],
+            [(label, [summary["overall"][p].get(key) for p in personas]) for key, label in CHART_FIGURES],
         )
         rows = [c for c in CATEGORIES if any(c in summary["pass_rates"][p] for p in personas)]
         self._run_id, self._personas, self._categories = result["run_id"], list(personas), rows
         self.details.clear()
-        extra = [("forgetting", "Forgetting vs Base"), *FIGURES]
+        extra = FIGURES
         self.table.setRowCount(len(rows) + len(extra))
         self.table.setColumnCount(len(personas))
         self.table.setHorizontalHeaderLabels([names.get(p, p) for p in personas])
@@ -145,17 +134,12 @@ class ProbesView(QWidget):
         for col, pid in enumerate(personas):
             for r, cat in enumerate(rows):
                 rate = summary["pass_rates"][pid].get(cat)
-                item = QTableWidgetItem(_pct(rate))
+                item = QTableWidgetItem(pct(rate))
                 if rate is not None:
                     item.setBackground(QColor.fromHsvF(0.33 * rate, 0.35, 1.0))
                 self.table.setItem(r, col, item)
             for r, (key, _label) in enumerate(extra, start=len(rows)):
-                value = summary["overall"][pid].get(key)
-                text = (
-                    (f"{value * 100:+.0f} pts" if value is not None else "–")
-                    if key == "forgetting"
-                    else _pct(value)
-                )
+                text = format_figure(key, summary["overall"][pid].get(key))
                 self.table.setItem(r, col, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
 

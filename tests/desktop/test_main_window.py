@@ -17,7 +17,8 @@ def test_personas_from_the_kb_with_untrained_ones_disabled(window) -> None:  # t
     assert not boxes["finetuned"].isEnabled()
     assert "not been trained" in boxes["finetuned"].toolTip()
     assert "Machine Learning 2025" in window.model_label.text()
-    assert window.compare.empty.isVisible() or not window.isVisible()
+    assert not window.compare.empty.isHidden()  # the empty state until the first question
+    assert window.compare.columns == {}
 
 
 def test_ask_streams_into_one_column_per_persona_and_logs(window, script, qtbot) -> None:  # type: ignore[no-untyped-def]

@@ -139,7 +139,10 @@ def test_probe_json_runs_and_export(tmp_path: Path) -> None:
     assert talab("export", str(run_id), "--format", "jsonl", "-o", str(jsonl)).returncode == 0
     records = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
     assert records[0]["type"] == "run" and len(records) == 5
-    assert json.loads(records[1]["params"]) if isinstance(records[1]["params"], str) else records[1]["params"]
+    # everything needed to replay an answer travels with it
+    answer = records[1]
+    assert answer["params"]["max_tokens"] == 16 and answer["params"]["temperature"] == 0.0
+    assert answer["seed"] == 42 and answer["prompt"].endswith("<|im_start|>assistant\n")
 
 
 @pytest.mark.integration
