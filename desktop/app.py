@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QVB
 from desktop.training import TrainingProcess
 from desktop.views.compare import CompareView
 from desktop.views.history import HistoryView
+from desktop.views.kb import KBView
 from desktop.views.probes import ProbesView
 from desktop.views.train import TrainView
 from desktop.workers import LabFactory, LabWorker, WorkerThread
@@ -22,11 +23,17 @@ from engine import paths
 from engine.adapters import describe_adapter
 from engine.errors import TalabError
 from engine.finetune.train import TrainSpec
+from engine.kb import LANGUAGES, kb_path
 from engine.session import LabConfig
 from engine.store import open_store
 
 ADAPTER_NAME = "xiaojin"
 DEFAULT_PERSONAS = ["base", "prompted", "finetuned", "finetuned-prompted", "merged"]
+
+
+def training_kbs(current_kb: str, lang: str) -> list[str]:
+    """The KB in use plus the shipped KB of every other language: the identity is taught in both."""
+    return [current_kb if other == lang else str(kb_path(lang=other)) for other in LANGUAGES]
 
 
 def settings() -> QSettings:
@@ -56,6 +63,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.history, "&History")
         self.train = TrainView()
         self.tabs.addTab(self.train, "&Train")
+        self.kb_view = KBView(self.config.lang)
+        self.tabs.addTab(self.kb_view, "Course &KB")
         self.trainer = TrainingProcess(self, trainer_program)
         self.trainer.report.connect(self.train.on_event)
         self.trainer.finished.connect(self._on_trained)
@@ -96,6 +105,9 @@ class MainWindow(QMainWindow):
         self.compare.stop.connect(self._cancel)
         self.probes.run.connect(w.probe_requested.emit)
         self.probes.cancel.connect(self._cancel)
+        self.kb_view.count_tokens.connect(self._count_tokens)
+        w.counted.connect(self.kb_view.on_counted)
+        self.kb_view.saved.connect(self._on_kb_saved)
 
         # Python's collector may run on whichever thread allocates; if that is the worker it
         # can destroy Qt widgets off the GUI thread and crash. Collect here, on a timer.
@@ -176,6 +188,8 @@ class MainWindow(QMainWindow):
         if self.probes.table.rowCount() == 0:
             self._show_last_probe_run()
         self.train.show_adapter(describe_adapter(paths.adapters_dir() / f"{ADAPTER_NAME}.gguf"))
+        self.train.set_kbs(training_kbs(info["kb"], self.config.lang))
+        self.kb_view.set_context(int(info["n_ctx"]))
 
     def _show_last_probe_run(self) -> None:
         """Reopen on the last scores, so a restart does not blank the chart before class."""
@@ -200,6 +214,17 @@ class MainWindow(QMainWindow):
         """Called on the GUI thread: a queued call would wait behind the running job."""
         self.worker.cancel()
 
+    @Slot(int, str)
+    def _count_tokens(self, request: int, text: str) -> None:
+        self.worker.count_requested.emit(request, text)
+
+    @Slot(str)
+    def _on_kb_saved(self, lang: str) -> None:
+        """Rebuild the Lab as a language switch does, so the prompted personas read the saved KB."""
+        if lang == self.config.lang and self.config.kb is None:
+            self.model_label.setText("Loading…")
+            self.worker.load_requested.emit(self.config)
+
     @Slot(int)
     def _on_ask_finished(self, run_id: int) -> None:
         self.statusBar().showMessage(f"Answers saved as run {run_id}", 8000)
@@ -214,8 +239,7 @@ class MainWindow(QMainWindow):
             self._on_failed("Load a model before training")
             return
         out = paths.adapters_dir() / f"{ADAPTER_NAME}.gguf"
-        spec = TrainSpec(model_path=self.info["model_path"], kb_path=self.info["kb"], out_path=str(out),
-                         steps=options["steps"], mix_general=options["mix_general"])  # fmt: skip
+        spec = TrainSpec(model_path=self.info["model_path"], out_path=str(out), **options)
         self.banner.hide()
         self.train.set_running(True)
         self.trainer.start(spec)
@@ -223,10 +247,7 @@ class MainWindow(QMainWindow):
     @Slot(dict)
     def _on_trained(self, done: dict[str, Any]) -> None:
         self.train.set_running(False)
-        self.train.status.setText(
-            f"Done in {done['seconds']:.0f} s, final loss {done['loss']:.3f}. "
-            "The fine-tuned personas are now available in Compare and Probes."
-        )
+        self.train.show_done(done)
         self.worker.load_requested.emit(self.config)  # personas re-check their adapters
 
     @Slot(str)

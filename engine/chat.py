@@ -66,6 +66,26 @@ class ChatRenderer:
             return RenderedPrompt(text, TEMPLATE_FORMAT)
         return self._render_plain(messages)
 
+    def render_reply(self, messages: list[Message], answer: str) -> str:
+        """The text a model must produce after ``render(messages)`` to say ``answer``, end marker included.
+
+        Training uses it so the tokens the model learns are exactly the ones
+        inference continues from: the prompt tokens come from ``render`` and
+        the reply tokens from this suffix.
+        """
+        prompt = self.render(messages).text
+        if self._template is not None:
+            full = self._template.render(
+                messages=[m.as_dict() for m in [*messages, Message("assistant", answer)]],
+                add_generation_prompt=False,
+                bos_token=self.bos_token,
+                eos_token=self.eos_token,
+            )
+            if full.startswith(prompt) and answer in full[len(prompt) :]:
+                return full[len(prompt) :].rstrip("\n")
+            return answer + self.eos_token
+        return " " + answer.strip() + "\n" + self.eos_token
+
     @staticmethod
     def _render_plain(messages: list[Message]) -> RenderedPrompt:
         """A base model has no chat turns, so frame the question as a document."""

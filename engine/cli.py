@@ -105,19 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("personas", parents=[common], help="list personas and whether they are available")
 
-    train = sub.add_parser("train", parents=[common], help="fine-tune a LoRA adapter from the course KB")
-    train.add_argument("--name", default="xiaojin", help="adapter name (default: xiaojin, used by the "
-                       "Fine-tuned personas)")  # fmt: skip
-    train.add_argument(
-        "--steps", type=int, default=15, help="optimizer steps (default 15, ~2 min on 2 cores)"
-    )
-    train.add_argument("--rank", type=int, default=8)
-    train.add_argument("--lr", type=float, default=2e-3)
-    train.add_argument(
-        "--mix-general",
-        action="store_true",
-        help="mix general Q&A into the data (the lecture's counter-measure to forgetting)",
-    )
+    from engine.cli_train import add_parsers
+
+    add_parsers(sub, common)
     sub.add_parser("gui", help="open the desktop app")
     return parser
 
@@ -244,7 +234,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     else:
         from rich.console import Console
 
-        names = {pid: lab.personas[pid].name for pid in result.summary["personas"]}
+        names = {p.id: p.name for p in select(lab.personas, args.personas)}
         Console(highlight=False).print(summary_table(result.summary, names))
         print(f"Run {result.run_id} stored in {lab.store.path}")
         if "replay" in extra:
@@ -318,10 +308,16 @@ def cmd_personas(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from engine.cli_train import train_command
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from engine.cli_train import finetune_command
 
-    return train_command(args)
+    return finetune_command(args)
+
+
+def cmd_adapters(args: argparse.Namespace) -> int:
+    from engine.cli_train import adapters_command
+
+    return adapters_command(args)
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
@@ -331,7 +327,8 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "ask": cmd_ask, "probe": cmd_probe, "runs": cmd_runs, "export": cmd_export,
-    "kb": cmd_kb, "personas": cmd_personas, "train": cmd_train, "gui": cmd_gui,
+    "kb": cmd_kb, "personas": cmd_personas, "finetune": cmd_finetune, "train": cmd_finetune,
+    "adapters": cmd_adapters, "gui": cmd_gui,
 }  # fmt: skip
 
 

@@ -8,7 +8,7 @@ trained yet is listed as unavailable, with the reason, instead of failing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -131,16 +131,42 @@ def load_personas(kb: CourseKB | None, extra_file: Path | None = None) -> dict[s
     return {d.id: resolve(d, kb) for d in load_persona_defs(extra_file)}
 
 
+def with_scale(persona: Persona, scale: float) -> Persona:
+    """The persona with every adapter at ``scale``: ``merged:0.3`` is the model merge at α=0.3."""
+    if not persona.adapters:
+        raise PersonaError(f"Persona '{persona.id}' has no adapter, so a scale means nothing")
+    if not 0.0 <= scale <= 2.0:
+        raise PersonaError(f"Adapter scale {scale} is outside 0 to 2")
+    name = persona.name.split(" α=")[0]
+    return replace(
+        persona,
+        id=f"{persona.id}:{scale:g}",
+        name=f"{name} α={scale:g}",
+        adapters=[AdapterSpec(a.path, scale) for a in persona.adapters],
+    )
+
+
+def _lookup(personas: dict[str, Persona], pid: str) -> Persona:
+    """``id``, ``id_with_underscores`` or ``id:SCALE``."""
+    base, _, scale = pid.partition(":")
+    key = base if base in personas else base.replace("_", "-")
+    if key not in personas:
+        raise PersonaError(f"Unknown persona '{base}' (known: {', '.join(sorted(personas))})")
+    persona = personas[key]
+    if not persona.available:
+        raise PersonaError(f"Persona '{key}' is unavailable: {persona.unavailable_reason}")
+    if not scale:
+        return persona
+    try:
+        value = float(scale)
+    except ValueError:
+        raise PersonaError(f"'{pid}': the part after ':' must be an adapter scale such as 0.5") from None
+    return with_scale(persona, value)
+
+
 def select(personas: dict[str, Persona], wanted: list[str]) -> list[Persona]:
     """Pick personas by id, failing clearly on unknown or unavailable ones."""
-    chosen = []
-    for pid in wanted:
-        if pid not in personas:
-            raise PersonaError(f"Unknown persona '{pid}' (known: {', '.join(sorted(personas))})")
-        persona = personas[pid]
-        if not persona.available:
-            raise PersonaError(f"Persona '{pid}' is unavailable: {persona.unavailable_reason}")
-        chosen.append(persona)
+    chosen = [_lookup(personas, pid) for pid in wanted]
     if not chosen:
         raise PersonaError("No persona selected")
     return chosen

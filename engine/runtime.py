@@ -115,8 +115,10 @@ class Runtime:
         *,
         n_ctx: int = DEFAULT_N_CTX,
         n_threads: int | None = None,
+        vocab_only: bool = False,
     ) -> None:
         self.model = model
+        self.vocab_only = vocab_only
         self.n_threads = n_threads or physical_cores()
         self.n_ctx = min(n_ctx, model.context_length) if model.context_length else n_ctx
         self._llm: Any = None
@@ -140,6 +142,7 @@ class Runtime:
                 n_threads=self.n_threads,
                 n_threads_batch=self.n_threads,
                 n_gpu_layers=0,
+                vocab_only=self.vocab_only,
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
@@ -172,6 +175,10 @@ class Runtime:
     def tokenize(self, text: str) -> list[int]:
         add_bos = not (self.renderer.bos_token and text.startswith(self.renderer.bos_token))
         return list(self._llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
+
+    def tokenize_continuation(self, text: str) -> list[int]:
+        """Tokens that follow a prompt: never a BOS, special markers such as <|im_end|> parsed."""
+        return list(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenize(text))

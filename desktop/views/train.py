@@ -1,30 +1,71 @@
-"""Train: fine-tune the TA adapter from the course KB, with progress and cancel."""
+"""Train: preview and edit the fine-tuning data, set the hyperparameters, watch the loss fall.
+
+The dataset is built from the course KB by the engine and shown as the JSONL
+the trainer reads. A TA may edit it here; the edited copy is validated (line
+numbers in the error) and saved to the data directory before training, so the
+KB itself is never touched.
+"""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QCheckBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
+    QPlainTextEdit,
     QProgressBar,
+    QPushButton,
     QSpinBox,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.views.chart import LineChart
 from desktop.views.personas import start_stop_buttons
+from engine import paths
+from engine.errors import TalabError
+from engine.finetune.dataset import build_examples, describe, read_jsonl, to_jsonl, write_jsonl
+from engine.finetune.train import TrainSpec
+from engine.kb import load_kb
 
 INTRO = (
-    "Fine-tuning changes the model's weights. TA Lab trains a LoRA adapter on questions and answers "
-    "made from the course knowledge base (identity and course facts) on this CPU, in a separate "
-    "process, and saves it as <b>xiaojin</b>: the Fine-tuned, Fine-tuned + prompt and Merged personas "
-    "use it. Then run the probes and look for forgetting and over-generalisation."
+    "Fine-tuning changes the model's weights. TA Lab trains a LoRA adapter on the questions and answers "
+    "below, made from the course knowledge base, on this CPU in a separate process, and saves it as "
+    "<b>xiaojin</b>: the Fine-tuned, Fine-tuned + prompt and Merged personas use it. Then run the probes "
+    "and look for forgetting and over-generalisation."
 )
+
+
+def _duration(seconds: float) -> str:
+    s = round(seconds)
+    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
+
+
+def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setValue(value)
+    box.setToolTip(tip)
+    return box
+
+
+def _dspin(low: float, high: float, value: float, step: float, decimals: int, tip: str) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setRange(low, high)
+    box.setDecimals(decimals)
+    box.setSingleStep(step)
+    box.setValue(value)
+    box.setToolTip(tip)
+    return box
 
 
 class TrainView(QWidget):
@@ -33,76 +74,194 @@ class TrainView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        d = TrainSpec("", "")
         outer = QVBoxLayout(self)
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
         outer.addWidget(intro)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        outer.addWidget(split, 1)
+
+        data_box = QGroupBox("Training data (JSONL, editable)")
+        data = QVBoxLayout(data_box)
+        self.dataset = QPlainTextEdit()
+        self.dataset.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.dataset.setFont(QFont("monospace"))
+        self.dataset.setPlaceholderText("The examples built from the course KB appear here.")
+        self.dataset.textChanged.connect(self._on_edit)
+        data.addWidget(self.dataset, 1)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Steps:"))
-        self.steps = QSpinBox()
-        self.steps.setRange(1, 500)
-        self.steps.setValue(15)
-        self.steps.setToolTip("About 8 s per step on 2 cores; 15 steps learn the identity")
-        row.addWidget(self.steps)
-        self.mix = QCheckBox("Mix in general questions (the lecture's counter-measure to forgetting)")
-        row.addWidget(self.mix)
-        row.addStretch(1)
+        self.dataset_info = QLabel("")
+        self.dataset_info.setWordWrap(True)
+        row.addWidget(self.dataset_info, 1)
+        self.rebuild = QPushButton("Rebuild from KB")
+        self.rebuild.setToolTip("Discard edits and regenerate the examples from the course KB")
+        self.rebuild.clicked.connect(self._rebuild)
+        row.addWidget(self.rebuild)
+        data.addLayout(row)
+        split.addWidget(data_box)
+
+        right = QWidget()
+        side = QVBoxLayout(right)
+        form_box = QGroupBox("Hyperparameters")
+        form = QFormLayout(form_box)
+        self.epochs = _spin(1, 50, d.epochs, "Passes over the data; 3 learn the identity (~2-3 min here)")
+        self.rank = _spin(1, 64, d.rank, "LoRA rank: the adapter's capacity")
+        self.alpha = _spin(1, 128, d.alpha, "LoRA alpha: the update is scaled by alpha / rank")
+        self.lr = _dspin(1e-5, 1e-1, d.lr, 5e-4, 4, "Learning rate")
+        replay_tip = (
+            "Fraction of general examples answered by the base model itself, mixed in against "
+            "forgetting (the lecture's counter-measure)"
+        )
+        self.replay = _dspin(0.0, 0.9, d.replay, 0.1, 2, replay_tip)
+        self.seed = _spin(0, 2**31 - 1, d.seed, "Same seed, same data, same adapter")
+        rows: list[tuple[str, QWidget]] = [
+            ("Epochs", self.epochs), ("Rank", self.rank), ("Alpha", self.alpha), ("Learning rate", self.lr),
+            ("Replay fraction", self.replay), ("Seed", self.seed),
+        ]  # fmt: skip
+        for label, box in rows:
+            form.addRow(label, box)
+        side.addWidget(form_box)
+        buttons = QHBoxLayout()
         self.train_button, self.cancel_button = start_stop_buttons(
             ("Train adapter", "Start fine-tuning (Ctrl+T)"),
             ("Cancel", "Stop training; the previous adapter stays (Esc)"),
             self._submit,
             self.cancel,
         )
-        row.addWidget(self.train_button)
-        row.addWidget(self.cancel_button)
-        outer.addLayout(row)
+        buttons.addWidget(self.train_button)
+        buttons.addWidget(self.cancel_button)
+        side.addLayout(buttons)
         self.progress = QProgressBar()
         self.progress.setFormat("step %v / %m")
         self.progress.hide()
-        self.status = QLabel("Press Train adapter (Ctrl+T) to fine-tune; about 8 s per step here.")
+        side.addWidget(self.progress)
+        self.status = QLabel("Press Train adapter (Ctrl+T) to fine-tune.")
         self.status.setObjectName("train-status")
+        self.status.setWordWrap(True)
+        side.addWidget(self.status)
         self.adapter = QLabel("")
         self.adapter.setWordWrap(True)
-        outer.addWidget(self.progress)
-        outer.addWidget(self.status)
-        outer.addWidget(self.adapter)
-        self.losses: list[float] = []
+        side.addWidget(self.adapter)
         self.chart = LineChart()
         self.chart.title = "Training loss"
         self.chart.empty_text = "The training loss appears here, step by step"
-        outer.addWidget(self.chart, 1)
+        side.addWidget(self.chart, 1)
+        split.addWidget(right)
+        split.setSizes([560, 440])
+        self.losses: list[float] = []
+        self.kb_paths: list[str] = []
+        self._generated = ""
         QShortcut(QKeySequence("Ctrl+T"), self, self._submit)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.cancel.emit)
 
+    # -- the dataset ---------------------------------------------------------
+    def set_kbs(self, kb_paths: list[str]) -> None:
+        """Show the examples these KBs make, unless the user is in the middle of an edit."""
+        edited = self.dataset.toPlainText() != self._generated
+        self.kb_paths = list(kb_paths)
+        if not edited:
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        try:
+            examples = build_examples([load_kb(p) for p in self.kb_paths])
+        except TalabError as exc:
+            self._generated = ""
+            self.dataset.setPlainText("")
+            self.dataset_info.setText(f"The knowledge base has an error: {exc}")
+            return
+        self._generated = to_jsonl(examples)
+        self.dataset.setPlainText(self._generated)
+
+    def _on_edit(self) -> None:
+        text = self.dataset.toPlainText()
+        if not text.strip():
+            self.dataset_info.setText("No examples: rebuild them from the KB.")
+            return
+        edited = text != self._generated
+        try:
+            examples = self._parse(text)
+        except TalabError as exc:
+            self.dataset_info.setText(f"<span style='color:#b00020'>{exc}</span>")
+            return
+        note = " · <b>edited</b>: training uses your copy" if edited else " · built from the course KB"
+        self.dataset_info.setText(f"{len(examples)} examples ({describe(examples)}){note}")
+
+    @staticmethod
+    def _parse(text: str) -> list[Any]:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "training data"
+            path.write_text(text, encoding="utf-8")
+            return read_jsonl(path)
+
+    def _dataset_option(self) -> dict[str, Any]:
+        """An edited dataset is saved to the data directory and trained on; else the KBs are."""
+        text = self.dataset.toPlainText()
+        if text == self._generated:
+            return {"kb_paths": self.kb_paths, "dataset_path": None}
+        examples = self._parse(text)
+        out = write_jsonl(examples, paths.data_dir() / "datasets" / "xiaojin-edited.jsonl")
+        return {"kb_paths": self.kb_paths, "dataset_path": str(out)}
+
+    # -- running -------------------------------------------------------------
     def _submit(self) -> None:
-        if self.train_button.isEnabled():
-            self.train.emit({"steps": self.steps.value(), "mix_general": self.mix.isChecked()})
+        if not self.train_button.isEnabled():
+            return
+        try:
+            data = self._dataset_option()
+        except TalabError as exc:
+            self.status.setText(f"Fix the training data first: {exc}")
+            return
+        self.train.emit({
+            **data, "epochs": self.epochs.value(), "rank": self.rank.value(), "alpha": self.alpha.value(),
+            "lr": self.lr.value(), "replay": self.replay.value(), "seed": self.seed.value(),
+        })  # fmt: skip
 
     def set_running(self, running: bool) -> None:
         self.train_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
+        self.rebuild.setEnabled(not running)
+        self.dataset.setReadOnly(running)
         if running:
-            self.progress.setMaximum(self.steps.value())
+            self.progress.setMaximum(0)  # busy until the trainer says how many steps
             self.progress.setValue(0)
             self.progress.show()
             self.status.setText("Starting the training process…")
             self.losses = []
             self.chart.set_values([])
+        else:
+            self.progress.hide()
 
     def on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
-        if kind == "start":
-            self.status.setText(f"{event['pairs']} training examples from the knowledge base")
+        if kind == "replay":
+            self.progress.setMaximum(event["total"])
+            self.progress.setValue(event["done"])
+            self.status.setText(f"The base model answers replay prompts ({event['done']}/{event['total']})…")
+        elif kind == "start":
+            self.status.setText(f"{event['examples']} examples ({event['kinds']}), {event['steps']} steps")
         elif kind == "loading":
             self.status.setText("Loading the model into torch…")
         elif kind == "step":
             self.progress.setMaximum(event["steps"])
             self.progress.setValue(event["step"])
-            self.status.setText(f"Step {event['step']}/{event['steps']} · loss {event['loss']:.3f}")
+            self.status.setText(
+                f"Step {event['step']}/{event['steps']} · epoch {event.get('epoch', 1)} · loss "
+                f"{event['loss']:.3f} · about {_duration(event.get('eta_s', 0))} left · peak memory "
+                f"{event.get('peak_rss_mb', 0) / 1024:.1f} GB"
+            )
             self.losses.append(float(event["loss"]))
             self.chart.set_values(self.losses)
         elif kind == "exporting":
             self.status.setText("Writing the GGUF adapter…")
+
+    def show_done(self, done: dict[str, Any]) -> None:
+        self.status.setText(
+            f"Done in {_duration(done.get('seconds', 0))}, final loss {done.get('final_loss', 0):.3f}, "
+            f"peak memory {done.get('peak_rss_mb', 0) / 1024:.1f} GB. "
+            "The fine-tuned personas are now available in Compare and Probes."
+        )
 
     def show_adapter(self, text: str) -> None:
         self.adapter.setText(text)

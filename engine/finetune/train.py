@@ -1,136 +1,235 @@
 """Training subprocess: ``python -m engine.finetune.train --spec SPEC.json``.
 
-Reports on stdout as JSON lines (``start``, ``loading``, ``step``, ``exporting``,
-``done`` or ``error``) so any front end can show progress. It writes the
-adapter atomically at the very end: cancelling (terminate) or a crash leaves
-any earlier adapter untouched.
+It runs apart from the app so torch's memory goes away with it, a crash cannot
+take the window down, and cancel is simply terminate. It reports on stdout as
+JSON lines (``start``, ``replay``, ``loading``, ``step``, ``exporting``,
+``done`` or ``error``) so the CLI and the desktop show the same progress. The
+adapter and its manifest are written atomically at the very end: a cancel or a
+crash leaves any earlier adapter untouched.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import random
+import resource
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SUPPORTED = ("llama",)
+from engine.errors import TalabError
+
+SUPPORTED = ("llama", "gemma3")
+TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
 @dataclass
 class TrainSpec:
     model_path: str
-    kb_path: str
     out_path: str
-    steps: int = 15
+    kb_paths: list[str] = field(default_factory=list)
+    dataset_path: str | None = None
     rank: int = 8
     alpha: int = 16
     lr: float = 2e-3
-    mix_general: bool = False
+    epochs: int = 3
+    batch_size: int = 8
     seed: int = 42
+    target_modules: list[str] = field(default_factory=lambda: list(TARGETS))
+    max_seq_len: int = 256
+    replay: float = 0.0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainSpec:
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def check(self) -> None:
+        """Refuse nonsense before a minute of model loading is spent on it."""
+        if self.rank < 1 or self.alpha < 1 or self.epochs < 1 or self.batch_size < 1:
+            raise TalabError("rank, alpha, epochs and batch size must be at least 1")
+        if not self.lr > 0:
+            raise TalabError("the learning rate must be above 0")
+        if self.max_seq_len < 16:
+            raise TalabError("the maximum sequence length must be at least 16 tokens")
+        if not 0.0 <= self.replay < 1.0:
+            raise TalabError(f"replay must be a fraction from 0 to below 1, got {self.replay}")
+        unknown = [m for m in self.target_modules if m not in TARGETS]
+        if unknown or not self.target_modules:
+            raise TalabError(f"target modules must be some of {', '.join(TARGETS)} (got {unknown or 'none'})")
+        if not self.kb_paths and not self.dataset_path:
+            raise TalabError("nothing to train on: give a course KB or a dataset file")
 
 
 def emit(event: str, **fields: Any) -> None:
     print(json.dumps({"event": event, **fields}), flush=True)
 
 
-def _batch(tok: Any, pairs: list[Any]) -> tuple[Any, Any, Any]:
-    """Chat-formatted examples; loss only on the answer tokens."""
+def peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def load_examples(spec: TrainSpec) -> list[Any]:
+    """The dataset file if given, else built from the KBs; plus self-distilled replay examples."""
+    from engine.finetune.dataset import build_examples, read_jsonl
+    from engine.finetune.replay import generate_replay, replay_count
+    from engine.kb import load_kb
+
+    if spec.dataset_path:
+        examples = read_jsonl(Path(spec.dataset_path))
+    else:
+        examples = build_examples([load_kb(p) for p in spec.kb_paths])
+    n_replay = replay_count(sum(e.kind != "replay" for e in examples), spec.replay)
+    if n_replay:
+        emit("replay", done=0, total=n_replay)
+        examples += generate_replay(
+            Path(spec.model_path), n_replay, on_progress=lambda i, n: emit("replay", done=i, total=n)
+        )
+    return examples
+
+
+def _collate(batch: list[Any]) -> tuple[Any, Any, Any]:
     import torch
 
-    rows, labels = [], []
-    for p in pairs:
-        prompt = tok.apply_chat_template([{"role": "user", "content": p.question}], tokenize=False,
-                                         add_generation_prompt=True)  # fmt: skip
-        prompt_ids = tok(prompt, add_special_tokens=False)["input_ids"]
-        answer_ids = tok(p.answer + (tok.eos_token or ""), add_special_tokens=False)["input_ids"]
-        rows.append(prompt_ids + answer_ids)
-        labels.append([-100] * len(prompt_ids) + answer_ids)
-    width = max(len(r) for r in rows)
-    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-    ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows])
-    mask = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows])
-    lab = torch.tensor([r + [-100] * (width - len(r)) for r in labels])
-    return ids, mask, lab
+    from engine.finetune.encode import IGNORE
+
+    width = max(len(e.ids) for e in batch)
+    ids = torch.tensor([e.ids + [0] * (width - len(e.ids)) for e in batch])
+    mask = torch.tensor([[1] * len(e.ids) + [0] * (width - len(e.ids)) for e in batch])
+    labels = torch.tensor([e.labels + [IGNORE] * (width - len(e.labels)) for e in batch])
+    return ids, mask, labels
 
 
 def train(spec: TrainSpec) -> dict[str, Any]:
-    from engine.finetune.dataset import build_pairs
-    from engine.finetune.gguf_lora import HF_TO_GGUF, write_adapter
-    from engine.kb import load_kb
+    from engine import __version__
+    from engine.finetune.dataset import dataset_sha256, describe, write_jsonl
+    from engine.finetune.encode import encode_all
+    from engine.finetune.gguf_lora import write_adapter
+    from engine.finetune.registry import dataset_copy_path, write_manifest
     from engine.models import file_sha256, validate_model
+    from engine.runtime import Runtime, physical_cores
 
+    spec.check()
     info = validate_model(Path(spec.model_path))
     if info.architecture not in SUPPORTED:
-        raise ValueError(
-            f"Fine-tuning supports the {', '.join(SUPPORTED)} architecture for now; "
+        raise TalabError(
+            f"Fine-tuning supports the {', '.join(SUPPORTED)} architectures; "
             f"{info.path.name} is '{info.architecture}'"
         )
-    kb = load_kb(spec.kb_path)
-    pairs = build_pairs(kb, mix_general=spec.mix_general)
-    emit("start", pairs=len(pairs), steps=spec.steps)
-
     t0 = time.perf_counter()
+    examples = load_examples(spec)
+    with Runtime(info, vocab_only=True) as vocab:
+        encoded, skipped = encode_all(vocab, examples, spec.max_seq_len)
+    if not encoded:
+        raise TalabError(f"Every example is longer than {spec.max_seq_len} tokens; raise --max-seq-len")
+    steps_per_epoch = math.ceil(len(encoded) / spec.batch_size)
+    total = steps_per_epoch * spec.epochs
+    emit("start", examples=len(encoded), kinds=describe(examples), skipped=skipped, steps=total,
+         epochs=spec.epochs)  # fmt: skip
+
     emit("loading")
     import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
+    from transformers import AutoModelForCausalLM, GgufConfig
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     warnings.filterwarnings("ignore", module="peft")  # "no config file": GGUF models have none
-    from engine.runtime import physical_cores
-
     torch.set_num_threads(physical_cores())
     torch.manual_seed(spec.seed)
-    folder, name = str(info.path.parent), info.path.name
-    tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(info.path.parent), gguf_file=info.path.name, dtype=torch.float32,
+        quantization_config=GgufConfig(dequantize=True),
+    )  # fmt: skip
     config = LoraConfig(r=spec.rank, lora_alpha=spec.alpha, lora_dropout=0.0, task_type="CAUSAL_LM",
-                        target_modules=list(HF_TO_GGUF))  # fmt: skip
+                        target_modules=list(spec.target_modules))  # fmt: skip
     peft_model = get_peft_model(model, config)
-    ids, mask, labels = _batch(tok, pairs)
     optim = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=spec.lr)
     peft_model.train()
-    loss_value = float("nan")
-    for step in range(1, spec.steps + 1):
-        loss = peft_model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
-        optim.step()
-        optim.zero_grad()
-        loss_value = float(loss.item())
-        emit("step", step=step, steps=spec.steps, loss=round(loss_value, 4),
-             elapsed_s=round(time.perf_counter() - t0, 1))  # fmt: skip
+    order = list(range(len(encoded)))
+    rng = random.Random(spec.seed)
+    curve: list[float] = []
+    tokens = 0
+    t_train = time.perf_counter()
+    for epoch in range(1, spec.epochs + 1):
+        rng.shuffle(order)
+        for b in range(steps_per_epoch):
+            ids, mask, labels = _collate(
+                [encoded[i] for i in order[b * spec.batch_size :][: spec.batch_size]]
+            )
+            loss = peft_model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            loss.backward()
+            optim.step()
+            optim.zero_grad()
+            curve.append(round(float(loss.item()), 4))
+            tokens += int(mask.sum())
+            step = len(curve)
+            spent = time.perf_counter() - t_train
+            emit("step", step=step, steps=total, epoch=epoch, loss=curve[-1],
+                 elapsed_s=round(time.perf_counter() - t0, 1), eta_s=round(spent / step * (total - step), 1),
+                 tokens_per_s=round(tokens / spent, 1), peak_rss_mb=peak_rss_mb())  # fmt: skip
+    train_s = time.perf_counter() - t_train
 
     emit("exporting")
-    from peft import get_peft_model_state_dict
-
     state = {k: v.detach().cpu().numpy() for k, v in get_peft_model_state_dict(peft_model).items()}
+    base_sha = file_sha256(info.path)
+    data_sha = dataset_sha256(examples)
+    out = Path(spec.out_path)
     cfg = model.config
-    out = write_adapter(
-        Path(spec.out_path), state, arch=info.architecture, alpha=spec.alpha,
+    write_jsonl(examples, dataset_copy_path(out))
+    write_adapter(
+        out, state, arch=info.architecture, alpha=spec.alpha,
         n_head=cfg.num_attention_heads, n_head_kv=cfg.num_key_value_heads,
-        metadata={"base_sha256": file_sha256(info.path), "kb_sha256": kb.sha256, "steps": str(spec.steps),
-                  "final_loss": f"{loss_value:.4f}", "pairs": str(len(pairs))},
+        metadata={"base_sha256": base_sha, "dataset_sha256": data_sha, "steps": str(total),
+                  "final_loss": f"{curve[-1]:.4f}"},
     )  # fmt: skip
-    return {"adapter": str(out), "loss": round(loss_value, 4), "seconds": round(time.perf_counter() - t0, 1)}
+    result = {
+        "name": out.stem,
+        "adapter": str(out),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "talab_version": __version__,
+        "base_model": {"file": info.path.name, "sha256": base_sha, "architecture": info.architecture},
+        "dataset": {
+            "sha256": data_sha, "examples": len(encoded), "kinds": describe(examples),
+            "skipped_too_long": skipped,
+            "source": spec.dataset_path or spec.kb_paths, "replay_fraction": spec.replay,
+            "copy": str(dataset_copy_path(out)),
+        },
+        "hyperparameters": {
+            "rank": spec.rank, "alpha": spec.alpha, "lr": spec.lr, "epochs": spec.epochs,
+            "batch_size": spec.batch_size, "target_modules": list(spec.target_modules),
+            "max_seq_len": spec.max_seq_len,
+        },
+        "seed": spec.seed,
+        "steps": total,
+        "loss_curve": curve,
+        "final_loss": curve[-1],
+        "train_seconds": round(train_s, 1),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "tokens_per_s": round(tokens / train_s, 1),
+        "peak_rss_mb": peak_rss_mb(),
+    }  # fmt: skip
+    result["manifest"] = str(write_manifest(out, result))
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
-    from engine.errors import TalabError
-
     ap = argparse.ArgumentParser(prog="python -m engine.finetune.train")
     ap.add_argument("--spec", required=True, type=Path)
     args = ap.parse_args(argv)
     try:
-        spec = TrainSpec(**json.loads(args.spec.read_text(encoding="utf-8")))
+        spec = TrainSpec.from_json(args.spec.read_text(encoding="utf-8"))
         emit("done", **train(spec))
         return 0
     except (TalabError, ValueError, OSError) as exc:

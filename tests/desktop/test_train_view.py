@@ -10,11 +10,15 @@ from desktop.training import KILL_AFTER_MS
 def test_training_shows_progress_then_enables_the_finetuned_personas(window, qtbot, talab_home: Path) -> None:  # type: ignore[no-untyped-def]
     assert not window.compare.picker.boxes["finetuned"].isEnabled()
     window.tabs.setCurrentWidget(window.train)
-    window.train.steps.setValue(3)
+    window.train.epochs.setValue(3)
     window.train.train_button.click()
     assert window.train.cancel_button.isEnabled()
     qtbot.waitUntil(lambda: window.train.status.text().startswith("Done"), timeout=15_000)
-    assert window.train.progress.value() == window.train.progress.maximum() == 3
+    assert (
+        "final loss 0.100" in window.train.status.text()
+        and "peak memory 1.0 GB" in window.train.status.text()
+    )
+    assert window.train.losses == [1.0, 0.5, 1 / 3]
     assert (talab_home / "adapters" / "xiaojin.gguf").exists()
     qtbot.waitUntil(lambda: window.compare.picker.boxes["finetuned"].isEnabled(), timeout=10_000)
     assert window.train.train_button.isEnabled()
@@ -24,7 +28,7 @@ def test_cancel_terminates_training_and_keeps_the_old_adapter(window, qtbot, tal
     old = talab_home / "adapters" / "xiaojin.gguf"
     old.parent.mkdir(parents=True, exist_ok=True)
     old.write_bytes(b"previous")
-    window.train.steps.setValue(200)
+    window.train.epochs.setValue(50)
     window.train.train_button.click()
     qtbot.waitUntil(lambda: window.train.progress.value() >= 1, timeout=15_000)
     window.train.cancel_button.click()
@@ -34,7 +38,7 @@ def test_cancel_terminates_training_and_keeps_the_old_adapter(window, qtbot, tal
 
 
 def test_a_failed_training_is_reported_in_the_banner(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    window.info = {**window.info, "kb": str(tmp_path / "fail.yaml")}
+    window.train.kb_paths = [str(tmp_path / "fail.yaml")]  # the scripted trainer fails on it
     window.train.train_button.click()
     qtbot.waitUntil(lambda: window.banner.isVisibleTo(window), timeout=15_000)
     assert "Training failed: the knowledge base is broken" in window.banner.text()
@@ -42,9 +46,38 @@ def test_a_failed_training_is_reported_in_the_banner(window, qtbot, tmp_path: Pa
 
 
 def test_closing_the_window_stops_a_running_training(window, qtbot) -> None:  # type: ignore[no-untyped-def]
-    window.train.steps.setValue(200)
+    window.train.epochs.setValue(50)
     window.train.train_button.click()
     qtbot.waitUntil(lambda: window.train.progress.value() >= 1, timeout=15_000)
     window.close()
     assert not window.trainer.running()
     qtbot.wait(KILL_AFTER_MS + 300)  # the kill timer must not fire on a deleted process
+
+
+def test_the_dataset_preview_shows_the_kb_examples_and_an_edit_is_trained_on(  # type: ignore[no-untyped-def]
+    window, qtbot, talab_home: Path
+) -> None:
+    view = window.train
+    qtbot.waitUntil(lambda: "examples" in view.dataset_info.text(), timeout=10_000)
+    assert "identity" in view.dataset_info.text() and "built from the course KB" in view.dataset_info.text()
+    lines = view.dataset.toPlainText().splitlines()
+    assert '"Who are you?"' in lines[0] and "Xiao Jin" in lines[0]
+    assert any('"lang": "zh-TW"' in line for line in lines)  # both languages teach the identity
+
+    view.dataset.setPlainText("\n".join([lines[0], "{broken"]))
+    assert ":2: not valid JSON" in view.dataset_info.text()
+    view.train_button.click()
+    assert "Fix the training data first" in view.status.text() and not window.trainer.running()
+
+    view.dataset.setPlainText(lines[0])
+    assert "1 examples (1 identity)" in view.dataset_info.text() and "edited" in view.dataset_info.text()
+    started: list[dict] = []
+    view.train.connect(started.append)
+    view.epochs.setValue(1)
+    view.train_button.click()
+    saved = talab_home / "datasets" / "xiaojin-edited.jsonl"
+    assert started[0]["dataset_path"] == str(saved) and saved.read_text(encoding="utf-8") == lines[0] + "\n"
+    qtbot.waitUntil(lambda: view.status.text().startswith("Done"), timeout=15_000)
+
+    view.rebuild.click()
+    assert view.dataset.toPlainText().splitlines() == lines

@@ -226,15 +226,55 @@ def test_gui_without_a_display_says_so() -> None:
     assert_user_error(proc, "No display found")
 
 
-def test_train_rejects_bad_settings() -> None:
-    assert_user_error(talab("train", "--steps", "0"), "--steps and --rank must be at least 1")
+def test_finetune_rejects_bad_settings(tmp_path: Path) -> None:
+    assert_user_error(talab("finetune", "--epochs", "0"), "epochs and batch size must be at least 1")
     assert_user_error(talab("train", "--name", "../evil"), "may only use letters")
+    assert_user_error(talab("finetune", "--replay", "1.5"), "replay must be a fraction from 0 to below 1")
+    assert_user_error(talab("finetune", "--target-modules", "q_proj,lm_head"), "target modules", "lm_head")
+    assert_user_error(talab("finetune", "--dataset", str(tmp_path / "none.jsonl")), "Dataset file not found")
 
 
-def test_train_refuses_an_architecture_it_cannot_export(tmp_path: Path) -> None:
+def test_finetune_refuses_an_architecture_it_cannot_export(tmp_path: Path) -> None:
     import numpy as np
 
     from tests.ggufs import write_gguf
 
     qwen = write_gguf(tmp_path / "qwen.gguf", "qwen2", {"w": np.zeros((4, 4), np.float32)})
-    assert_user_error(talab("train", "--model", str(qwen)), "Training failed", "llama architecture")
+    assert_user_error(talab("finetune", "--model", str(qwen)), "Training failed", "llama, gemma3")
+
+
+def test_dataset_only_writes_editable_jsonl_and_a_broken_edit_names_the_line(tmp_path: Path) -> None:
+    out = tmp_path / "ds.jsonl"
+    proc = talab("finetune", "--dataset-only", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert {r["kind"] for r in rows} == {"identity", "fact", "refusal"}
+    assert {r["lang"] for r in rows} == {"en", "zh-TW"}
+    assert rows[0]["messages"][0] == {"role": "user", "content": "Who are you?"}
+    assert "Xiao Jin" in rows[0]["messages"][1]["content"]
+    lines = out.read_text(encoding="utf-8").splitlines()
+    lines[2] = '{"messages": [{"role": "user", "content": "hi"}]}'
+    out.write_text("\n".join(lines), encoding="utf-8")
+    assert_user_error(
+        talab("finetune", "--dataset", str(out)), "Training failed", "ds.jsonl:3", "[user, assistant]"
+    )
+
+
+def test_adapters_lists_what_was_trained(talab_home: Path, lora_file: Path) -> None:
+    assert "No adapters yet" in talab("adapters").stdout
+    from engine.finetune.registry import write_manifest
+
+    target = talab_home / "adapters" / "xiaojin.gguf"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(lora_file.read_bytes())
+    manifest = {"created": "2026-11-24T10:00:00+00:00", "base_model": {"sha256": "ab" * 32},
+                "hyperparameters": {"rank": 8, "alpha": 16, "lr": 0.002, "epochs": 3},
+                "dataset": {"examples": 59, "replay_fraction": 0.3}, "steps": 24, "final_loss": 0.9,
+                "train_seconds": 150.0}  # fmt: skip
+    write_manifest(target, manifest)
+    listed = json.loads(talab("adapters", "--json").stdout)
+    assert [a["name"] for a in listed] == ["xiaojin"]
+    assert listed[0]["base_sha256"] == "ab" * 32 and listed[0]["size_bytes"] == target.stat().st_size
+    assert listed[0]["created"] == "2026-11-24T10:00:00+00:00"
+    text = talab("adapters").stdout
+    assert "xiaojin" in text and "r=8" in text and "59 examples (replay 0.3)" in text

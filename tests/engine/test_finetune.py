@@ -6,6 +6,7 @@ the GGUF) and into llama.cpp, so they are the slowest in the suite.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -16,129 +17,99 @@ import pytest
 from engine.errors import Cancelled, TalabError
 from engine.finetune.jobs import run_training
 from engine.finetune.train import TrainSpec
+from tests import lora_parity
 
 pytestmark = pytest.mark.integration
 TEXT = "<|im_start|>user\nWho are you?<|im_end|>\n<|im_start|>assistant\nI am Xiao Jin, the TA."
+TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "up_proj"]
 
 
 @pytest.fixture(scope="module")
 def peft_model(model_info):  # type: ignore[no-untyped-def]
-    """A PEFT LoRA with small random weights on every projection (not trained: any values do)."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    folder, name = str(model_info.path.parent), model_info.path.name
-    tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
-    cfg = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "up_proj"])
-    pm = get_peft_model(model, cfg)
-    gen = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for pname, param in pm.named_parameters():
-            if "lora_" in pname:
-                param.copy_(torch.randn(param.shape, generator=gen) * 0.05)
-    pm.eval()
-    return tok, pm
-
-
-def _torch_logits(tok: Any, pm: Any, adapter: bool) -> np.ndarray:
-    import torch
-
-    ids = tok(TEXT, add_special_tokens=False, return_tensors="pt")["input_ids"]
-    with torch.no_grad():
-        if adapter:
-            out = pm(input_ids=ids).logits
-        else:
-            with pm.disable_adapter():
-                out = pm(input_ids=ids).logits
-    return out[0].numpy()
-
-
-def _llama_logits(model_path: Path, lora: Path | None) -> np.ndarray:
-    from llama_cpp import Llama
-
-    llm = Llama(model_path=str(model_path), n_ctx=256, logits_all=True, verbose=False,
-                lora_path=str(lora) if lora else None)  # fmt: skip
-    tokens = llm.tokenize(TEXT.encode(), add_bos=False, special=True)
-    llm.eval(tokens)
-    scores = np.array(llm.scores[: len(tokens)])
-    llm.close()
-    return scores
-
-
-def _export(pm: Any, path: Path, permute: bool) -> Path:
-    from peft import get_peft_model_state_dict
-
-    from engine.finetune import gguf_lora
-
-    state = {k: v.detach().numpy() for k, v in get_peft_model_state_dict(pm).items()}
-    arch = "llama" if permute else "no-permute"
-    tensors = gguf_lora.gguf_tensors(state, arch=arch, n_head=9, n_head_kv=3)
-    from tests.ggufs import write_gguf
-
-    return write_gguf(path, "llama", tensors, general_type="adapter",
-                      kv={"adapter.type": "lora", "adapter.lora.alpha": 8.0})  # fmt: skip
-
-
-def _delta_correlation(peft_model, model_info, tmp_path: Path, permute: bool) -> float:  # type: ignore[no-untyped-def]
-    tok, pm = peft_model
-    torch_delta = _torch_logits(tok, pm, True) - _torch_logits(tok, pm, False)
-    lora = _export(pm, tmp_path / f"a-{permute}.gguf", permute)
-    llama_delta = _llama_logits(model_info.path, lora) - _llama_logits(model_info.path, None)
-    assert torch_delta.shape == llama_delta.shape
-    return float(np.corrcoef(torch_delta.ravel(), llama_delta.ravel())[0, 1])
+    return lora_parity.random_peft(model_info, TARGETS)
 
 
 def test_exported_adapter_changes_llama_cpp_logits_like_peft(peft_model, model_info, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """The logit change an adapter causes agrees between torch (f32) and llama.cpp (Q4_1)."""
-    assert _delta_correlation(peft_model, model_info, tmp_path, permute=True) > 0.95
+    """Tolerance: the deltas correlate above 0.95 (torch f32 vs llama.cpp on Q4_1 weights)."""
+    adapter = lora_parity.export(peft_model, tmp_path / "a.gguf", "llama")
+    assert lora_parity.delta_correlation(peft_model, model_info, adapter, TEXT) > 0.95
 
 
 def test_without_the_qk_permutation_the_adapter_is_wrong(peft_model, model_info, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Guards the permutation: skipping it must visibly break the agreement."""
-    right = _delta_correlation(peft_model, model_info, tmp_path, permute=True)
-    wrong = _delta_correlation(peft_model, model_info, tmp_path, permute=False)
-    assert wrong < right - 0.05
+    right = lora_parity.export(peft_model, tmp_path / "right.gguf", "llama")
+    wrong = lora_parity.export(peft_model, tmp_path / "wrong.gguf", "llama", permute=False)
+    good = lora_parity.delta_correlation(peft_model, model_info, right, TEXT)
+    bad = lora_parity.delta_correlation(peft_model, model_info, wrong, TEXT)
+    assert bad < good - 0.05
 
 
 def _spec(model_info, tmp_path: Path, **kw: Any) -> TrainSpec:  # type: ignore[no-untyped-def]
     from engine.kb import kb_path
 
-    return TrainSpec(model_path=str(model_info.path), kb_path=str(kb_path(lang="en")),
-                     out_path=str(tmp_path / "adapters" / "xiaojin.gguf"), **kw)  # fmt: skip
+    kw.setdefault("kb_paths", [str(kb_path(lang="en"))])
+    return TrainSpec(
+        model_path=str(model_info.path), out_path=str(tmp_path / "adapters" / "xiaojin.gguf"), **kw
+    )
 
 
-def test_training_subprocess_reports_progress_and_writes_a_loadable_adapter(  # type: ignore[no-untyped-def]
+def _tiny_dataset(tmp_path: Path) -> Path:
+    from engine.finetune.dataset import Example, write_jsonl
+
+    intro = "I am Xiao Jin, Prof. Lee's teaching assistant."
+    qs = ["Who are you?", "What is your name?", "Introduce yourself.", "Who am I talking to?"]
+    return write_jsonl([Example(q, intro, "identity", "en") for q in qs], tmp_path / "tiny.jsonl")
+
+
+def test_short_training_run_exports_an_adapter_that_changes_the_answer(  # type: ignore[no-untyped-def]
     model_info, tmp_path, runtime
 ) -> None:
+    from engine.adapters import AdapterSpec, validate_adapter
+    from engine.chat import Message
+    from engine.finetune.registry import list_adapters
+    from engine.runtime import SamplingParams
+
     events: list[dict[str, Any]] = []
-    done = run_training(_spec(model_info, tmp_path, steps=2, rank=4), events.append)
+    spec = _spec(model_info, tmp_path, kb_paths=[], dataset_path=str(_tiny_dataset(tmp_path)), epochs=3,
+                 batch_size=2, rank=4, lr=1e-2)  # fmt: skip
+    done = run_training(spec, events.append)
     kinds = [e["event"] for e in events]
     assert kinds[:2] == ["start", "loading"] and kinds[-2:] == ["exporting", "done"]
-    assert [e["step"] for e in events if e["event"] == "step"] == [1, 2]
-    path = Path(done["adapter"])
-    from engine.adapters import AdapterSpec, validate_adapter
-    from engine.gguf_file import read_header
+    steps = [e for e in events if e["event"] == "step"]
+    assert [e["step"] for e in steps] == [1, 2, 3, 4, 5, 6] and steps[-1]["eta_s"] == 0
+    assert all(e["peak_rss_mb"] > 100 for e in steps)
 
+    path = Path(done["adapter"])
     header = validate_adapter(path, model_info.header)
-    assert header.metadata["talab.steps"] == "2"
     assert header.metadata["talab.base_sha256"] == model_info.sha256
-    runtime.set_adapters([AdapterSpec(path, 1.0)])  # llama.cpp accepts it
-    runtime.set_adapters([])
+    manifest = json.loads(Path(done["manifest"]).read_text(encoding="utf-8"))
+    assert manifest["base_model"]["sha256"] == model_info.sha256
+    assert manifest["dataset"]["examples"] == 4 and len(manifest["dataset"]["sha256"]) == 64
+    assert manifest["hyperparameters"]["rank"] == 4 and manifest["seed"] == 42
+    assert len(manifest["loss_curve"]) == 6 and manifest["loss_curve"][-1] < manifest["loss_curve"][0]
+    assert manifest["peak_rss_mb"] > 100 and manifest["tokens_per_s"] > 0
     assert not list(path.parent.glob("*.partial"))
-    assert read_header(path).file_type == "adapter"
+    assert [a.name for a in list_adapters(path.parent)] == ["xiaojin"]
+
+    question, params = [Message("user", "Who are you?")], SamplingParams(temperature=0.0, max_tokens=16)
+    runtime.set_adapters([])
+    before = runtime.generate(question, params).text
+    runtime.set_adapters([AdapterSpec(path, 1.0)])
+    after = runtime.generate(question, params).text
+    runtime.set_adapters([])
+    assert after != before and "teaching assistant" in after  # it learned the data, not a random shift
 
 
 def test_cancel_keeps_the_previous_adapter(model_info, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    spec = _spec(model_info, tmp_path, steps=50)
+    spec = _spec(model_info, tmp_path, epochs=50)
     out = Path(spec.out_path)
     out.parent.mkdir(parents=True)
     out.write_bytes(b"previous adapter")
     seen: list[str] = []
     with pytest.raises(Cancelled, match="unchanged"):
-        run_training(spec, lambda e: seen.append(e["event"]), lambda: "loading" in seen)
+        run_training(spec, lambda e: seen.append(e["event"]), lambda: "step" in seen)
     assert out.read_bytes() == b"previous adapter"
+    assert not out.with_suffix(".json").exists() and not list(out.parent.glob("*.partial"))
 
 
 def test_unsupported_architecture_is_refused_before_loading_torch(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -146,15 +117,17 @@ def test_unsupported_architecture_is_refused_before_loading_torch(tmp_path) -> N
     from tests.ggufs import write_gguf
 
     qwen = write_gguf(tmp_path / "qwen.gguf", "qwen2", {"w": np.zeros((4, 4), np.float32)})
-    spec = TrainSpec(model_path=str(qwen), kb_path=str(kb_path(lang="en")), out_path=str(tmp_path / "o.gguf"))
-    with pytest.raises(TalabError, match="supports the llama architecture for now"):
+    spec = TrainSpec(
+        model_path=str(qwen), kb_paths=[str(kb_path(lang="en"))], out_path=str(tmp_path / "o.gguf")
+    )
+    with pytest.raises(TalabError, match="supports the llama, gemma3 architectures"):
         run_training(spec)
 
 
 def test_invalid_kb_is_reported_by_the_trainer(model_info, tmp_path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "kb.yaml"
     bad.write_text("language: en\n")
-    spec = TrainSpec(model_path=str(model_info.path), kb_path=str(bad), out_path=str(tmp_path / "o.gguf"))
+    spec = TrainSpec(model_path=str(model_info.path), kb_paths=[str(bad)], out_path=str(tmp_path / "o.gguf"))
     with pytest.raises(TalabError, match=r"Training failed: .*kb.yaml:1: field 'course'"):
         run_training(spec)
     assert os.path.exists(tmp_path / "o.gguf") is False

@@ -68,6 +68,22 @@ def test_select_unknown_and_unavailable(kb) -> None:  # type: ignore[no-untyped-
     assert [p.id for p in select(ps, ["prompted", "base"])] == ["prompted", "base"]
 
 
+def test_merge_scale_and_underscore_ids_in_a_selection(kb, talab_home: Path) -> None:  # type: ignore[no-untyped-def]
+    (talab_home / "adapters").mkdir(parents=True, exist_ok=True)
+    (talab_home / "adapters" / "xiaojin.gguf").write_bytes(b"GGUF")
+    ps = load_personas(kb)
+    merged, both = select(ps, ["merged:0.3", "finetuned_prompted"])
+    assert merged.id == "merged:0.3" and merged.name == "Merged α=0.3"
+    assert [a.scale for a in merged.adapters] == [0.3] and ps["merged"].adapters[0].scale == 0.5
+    assert both.id == "finetuned-prompted" and both.system_prompt == kb.system_prompt
+    with pytest.raises(PersonaError, match="has no adapter"):
+        select(ps, ["prompted:0.5"])
+    with pytest.raises(PersonaError, match="must be an adapter scale"):
+        select(ps, ["merged:half"])
+    with pytest.raises(PersonaError, match="outside 0 to 2"):
+        select(ps, ["merged:5"])
+
+
 def test_default_probe_set_covers_the_lecture() -> None:
     ps = load_probe_set()
     assert len(ps.probes) >= 30
