@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QVB
 
 from desktop.training import TrainingProcess
 from desktop.views.compare import CompareView
+from desktop.views.first_run import TrainOffer
 from desktop.views.history import HistoryView
 from desktop.views.kb import KBView
 from desktop.views.probes import ProbesView
@@ -82,6 +83,10 @@ class MainWindow(QMainWindow):
         central = QWidget()
         box = QVBoxLayout(central)
         box.addWidget(self.banner)
+        self.offer = TrainOffer()
+        self.offer.accepted.connect(self._train_from_offer)
+        self.offer.dismissed.connect(self._dismiss_offer)
+        box.addWidget(self.offer)
         box.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self.model_label = QLabel("Loading model…")
@@ -189,6 +194,7 @@ class MainWindow(QMainWindow):
             self._show_last_probe_run()
         self.train.show_adapter(describe_adapter(paths.adapters_dir() / f"{ADAPTER_NAME}.gguf"))
         self.train.set_kbs(training_kbs(info["kb"], self.config.lang))
+        self._maybe_offer_training()
         self.kb_view.set_context(int(info["n_ctx"]))
 
     def _show_last_probe_run(self) -> None:
@@ -232,6 +238,23 @@ class MainWindow(QMainWindow):
     @Slot(dict)
     def _on_probe_finished(self, result: dict[str, Any]) -> None:
         self.probes.show_result(result, self.names)
+
+    def _maybe_offer_training(self) -> None:
+        """First launch: no adapter yet, so offer to train one (once; "Not now" is remembered)."""
+        missing = not (paths.adapters_dir() / f"{ADAPTER_NAME}.gguf").exists()
+        dismissed = str(self.settings.value("train_offer_dismissed", "false")) == "true"
+        self.offer.setVisible(missing and not dismissed and not self.trainer.running())
+
+    @Slot()
+    def _train_from_offer(self) -> None:
+        self.offer.hide()
+        self.tabs.setCurrentWidget(self.train)
+        self.train.train_button.click()
+
+    @Slot()
+    def _dismiss_offer(self) -> None:
+        self.offer.hide()
+        self.settings.setValue("train_offer_dismissed", "true")
 
     @Slot(dict)
     def _start_training(self, options: dict[str, Any]) -> None:

@@ -81,3 +81,33 @@ def test_the_dataset_preview_shows_the_kb_examples_and_an_edit_is_trained_on(  #
 
     view.rebuild.click()
     assert view.dataset.toPlainText().splitlines() == lines
+
+
+def test_first_launch_offers_to_train_and_base_answers_meanwhile(
+    window, qtbot, talab_home: Path, script
+) -> None:  # type: ignore[no-untyped-def]
+    assert window.offer.isVisibleTo(window)  # no adapter on a fresh machine
+    window.train.epochs.setValue(3)
+    window.offer.train_now.click()
+    assert window.tabs.currentWidget() is window.train and window.trainer.running()
+    assert not window.offer.isVisibleTo(window)
+    script["runtimes"][0].answers.extend(["Base answers while the adapter trains."])
+    window.compare.question.setText("Hello?")
+    window.compare.ask_button.click()
+    column = lambda: window.compare.columns["base"].text.toPlainText()  # noqa: E731
+    qtbot.waitUntil(lambda: "base" in window.compare.columns and "adapter trains" in column(), timeout=10_000)
+    qtbot.waitUntil(lambda: window.compare.picker.boxes["finetuned"].isEnabled(), timeout=15_000)
+    assert not window.offer.isVisibleTo(window)
+
+
+def test_not_now_is_remembered_across_restarts(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from desktop.app import MainWindow
+
+    window.offer.later.click()
+    assert not window.offer.isVisibleTo(window)
+    window.close()
+    again = MainWindow(window.worker._factory)
+    qtbot.addWidget(again)
+    qtbot.waitUntil(lambda: bool(again.names), timeout=10_000)
+    assert not again.offer.isVisibleTo(again)
+    again.close()
