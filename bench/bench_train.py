@@ -26,6 +26,7 @@ def forward_only_tokens_per_s(
 ) -> float:
     import torch
     from transformers import AutoModelForCausalLM, GgufConfig
+    from transformers.utils import logging as hf_logging
 
     from engine.finetune.dataset import build_examples
     from engine.finetune.encode import encode_all
@@ -34,6 +35,8 @@ def forward_only_tokens_per_s(
     from engine.models import validate_model
     from engine.runtime import Runtime, physical_cores
 
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     torch.set_num_threads(physical_cores())
     info = validate_model(model_path)
     with Runtime(info, vocab_only=True) as vocab:
