@@ -12,12 +12,21 @@ from PySide6.QtCore import QByteArray, QSettings, QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QFont, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
+from desktop.i18n import set_ui_language, tr
+from desktop.prefs import (
+    apply_data_dir_pointer,
+    as_bool,
+    config_from_settings,
+    default_lab,
+    sampling_overrides,
+)
 from desktop.training import TrainingProcess
 from desktop.views.compare import CompareView
 from desktop.views.first_run import TrainOffer
 from desktop.views.history import HistoryView
 from desktop.views.kb import KBView
 from desktop.views.probes import ProbesView
+from desktop.views.settings import SettingsHost
 from desktop.views.train import TrainView
 from desktop.workers import LabFactory, LabWorker, WorkerThread
 from engine import paths
@@ -42,7 +51,7 @@ def settings() -> QSettings:
     return QSettings(str(paths.data_dir() / "gui.ini"), QSettings.Format.IniFormat)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(SettingsHost, QMainWindow):
     def __init__(
         self,
         factory: LabFactory | None = None,
@@ -52,20 +61,25 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("TA Lab — prompting vs fine-tuning")
         self.settings = settings()
-        self.config = config or LabConfig(lang=str(self.settings.value("lang", "en")))
+        set_ui_language(str(self.settings.value("ui_lang", "en")))
+        self.config = config or config_from_settings(self.settings)
+        self.presentation = False
+        # the config to go back to if a new one fails to load: a bad model never leaves the class empty
+        self._fallback: LabConfig | None = LabConfig(lang=self.config.lang)
+        self._notice = ""
         self.names: dict[str, str] = {}
 
         self.tabs = QTabWidget()
         self.compare = CompareView()
         self.probes = ProbesView()
         self.history = HistoryView()
-        self.tabs.addTab(self.compare, "&Compare")
-        self.tabs.addTab(self.probes, "&Probes")
-        self.tabs.addTab(self.history, "&History")
+        self.tabs.addTab(self.compare, tr("&Compare"))
+        self.tabs.addTab(self.probes, tr("&Probes"))
+        self.tabs.addTab(self.history, tr("&History"))
         self.train = TrainView()
-        self.tabs.addTab(self.train, "&Train")
+        self.tabs.addTab(self.train, tr("&Train"))
         self.kb_view = KBView(self.config.lang)
-        self.tabs.addTab(self.kb_view, "Course &KB")
+        self.tabs.addTab(self.kb_view, tr("Course &KB"))
         self.trainer = TrainingProcess(self, trainer_program)
         self.trainer.report.connect(self.train.on_event)
         self.trainer.finished.connect(self._on_trained)
@@ -89,11 +103,11 @@ class MainWindow(QMainWindow):
         box.addWidget(self.offer)
         box.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
-        self.model_label = QLabel("Loading model…")
+        self.model_label = QLabel(tr("Loading model…"))
         self.statusBar().addPermanentWidget(self.model_label)
         self._menus()
 
-        self.worker = LabWorker(factory)
+        self.worker = LabWorker(factory or default_lab)
         self.worker_thread = WorkerThread(self.worker)
         w = self.worker
         w.loaded.connect(self._on_loaded)
@@ -108,7 +122,7 @@ class MainWindow(QMainWindow):
         w.probe_finished.connect(self._on_probe_finished)
         self.compare.ask.connect(self._ask)
         self.compare.stop.connect(self._cancel)
-        self.probes.run.connect(w.probe_requested.emit)
+        self.probes.run.connect(self._run_probes)
         self.probes.cancel.connect(self._cancel)
         self.kb_view.count_tokens.connect(self._count_tokens)
         w.counted.connect(self.kb_view.on_counted)
@@ -126,8 +140,8 @@ class MainWindow(QMainWindow):
         w.load_requested.emit(self.config)
 
     def _menus(self) -> None:
-        view = self.menuBar().addMenu("&View")
-        language = view.addMenu("Course &language")
+        view = self.menuBar().addMenu(tr("&View"))
+        language = view.addMenu(tr("Course &language"))
         group = QActionGroup(self)
         for code, label in (("en", "English"), ("zh-TW", "繁體中文")):
             act = QAction(label, self, checkable=True)
@@ -140,12 +154,20 @@ class MainWindow(QMainWindow):
             ("Larger text", QKeySequence.StandardKey.ZoomIn, 2),
             ("Smaller text", QKeySequence.StandardKey.ZoomOut, -2),
         ):
-            act = QAction(text, self)
+            act = QAction(tr(text), self)
             act.setShortcut(keys)
             act.triggered.connect(lambda _=False, d=delta: self.set_font_size(self.font().pointSize() + d))
             view.addAction(act)
-        file = self.menuBar().addMenu("&File")
-        quit_action = QAction("&Quit", self)
+        self.presentation_action = QAction(tr("&Presentation mode"), self, checkable=True)
+        self.presentation_action.setShortcut(QKeySequence("Ctrl+Shift+P"))
+        self.presentation_action.toggled.connect(self.set_presentation)
+        view.addAction(self.presentation_action)
+        file = self.menuBar().addMenu(tr("&File"))
+        settings_action = QAction(tr("&Settings…"), self)
+        settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        settings_action.triggered.connect(self.open_settings)
+        file.addAction(settings_action)
+        quit_action = QAction(tr("&Quit"), self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file.addAction(quit_action)
@@ -156,7 +178,8 @@ class MainWindow(QMainWindow):
             return
         self.config = replace(self.config, lang=lang)
         self.settings.setValue("lang", lang)
-        self.model_label.setText("Loading…")
+        self.kb_view.show_language(lang)  # the KB being taught is the one on screen; edits are kept
+        self.model_label.setText(tr("Loading…"))
         self.worker.load_requested.emit(self.config)
 
     def set_font_size(self, size: int) -> None:
@@ -164,7 +187,7 @@ class MainWindow(QMainWindow):
         font = QFont(self.font())
         font.setPointSize(size)
         self.setFont(font)
-        self.settings.setValue("font_size", size)
+        self.settings.setValue("presentation_font_size" if self.presentation else "font_size", size)
 
     def _restore(self) -> None:
         geometry = self.settings.value("geometry")
@@ -172,7 +195,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1280, 760)
-        self.set_font_size(int(str(self.settings.value("font_size", 12))))
+        self.set_presentation(as_bool(self.settings.value("presentation", False)))
         self.compare.question.setText(str(self.settings.value("question", "")))
         self.tabs.setCurrentIndex(int(str(self.settings.value("tab", 0))))
 
@@ -183,6 +206,7 @@ class MainWindow(QMainWindow):
     @Slot(dict)
     def _on_loaded(self, info: dict[str, Any]) -> None:
         self.info = info
+        self.show_notice()
         self.names = {p["id"]: p["name"] for p in info["personas"]}
         for picker in (self.compare.picker, self.probes.picker):
             picker.set_personas(info["personas"], self._checked())
@@ -213,7 +237,12 @@ class MainWindow(QMainWindow):
 
     @Slot(str, list)
     def _ask(self, question: str, personas: list[str]) -> None:
-        self.worker.ask_requested.emit(question, personas, {})
+        self.worker.ask_requested.emit(question, personas, sampling_overrides(self.settings))
+
+    @Slot(list, dict)
+    def _run_probes(self, personas: list[str], options: dict[str, Any]) -> None:
+        overrides = {**sampling_overrides(self.settings), **options.get("overrides", {})}
+        self.worker.probe_requested.emit(personas, {**options, "overrides": overrides})
 
     @Slot()
     def _cancel(self) -> None:
@@ -226,9 +255,9 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _on_kb_saved(self, lang: str) -> None:
-        """Rebuild the Lab as a language switch does, so the prompted personas read the saved KB."""
-        if lang == self.config.lang and self.config.kb is None:
-            self.model_label.setText("Loading…")
+        """Rebuild the Lab as a language switch does: the personas and the training data read the new KB."""
+        if self.config.kb is None:  # the other language's KB is training data too
+            self.model_label.setText(tr("Loading…"))
             self.worker.load_requested.emit(self.config)
 
     @Slot(int)
@@ -289,8 +318,9 @@ class MainWindow(QMainWindow):
         """Errors go to a banner, not a modal dialog: the class keeps seeing the app."""
         self.banner.setText(message)
         self.banner.show()
+        self.recover_from_failed_load(message)
         if not self.names:
-            self.model_label.setText("No model loaded")
+            self.model_label.setText(tr("No model loaded"))
 
     @Slot(bool)
     def _on_busy(self, busy: bool) -> None:
@@ -329,6 +359,7 @@ def _install_excepthook(window: MainWindow) -> None:
 def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv if argv is None else ["talab", *argv])
     app.setApplicationName("TA Lab")
+    apply_data_dir_pointer()
     window = MainWindow()
     _install_excepthook(window)
     window.show()

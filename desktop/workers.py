@@ -34,6 +34,7 @@ class LabWorker(QObject):
     load_requested = Signal(object)
     ask_requested = Signal(str, list, dict)
     probe_requested = Signal(list, dict)
+    count_requested = Signal(int, str)
     # reports (worker → GUI)
     loaded = Signal(dict)
     failed = Signal(str)
@@ -44,6 +45,7 @@ class LabWorker(QObject):
     ask_finished = Signal(int)
     progress = Signal(int, int, str)
     probe_finished = Signal(dict)
+    counted = Signal(int, int)  # request id, tokens (-1: no model to count with)
 
     def __init__(self, factory: LabFactory | None = None) -> None:
         super().__init__()
@@ -53,6 +55,7 @@ class LabWorker(QObject):
         self.load_requested.connect(self._load)
         self.ask_requested.connect(self._ask)
         self.probe_requested.connect(self._probe)
+        self.count_requested.connect(self._count)
 
     def cancel(self) -> None:
         """Safe from any thread: the engine stops at the next token."""
@@ -130,6 +133,15 @@ class LabWorker(QObject):
             )
 
         self._guard(job)
+
+    @Slot(int, str)
+    def _count(self, request: int, text: str) -> None:
+        """The loaded model's own token count (the KB editor's preview); no busy state, no banner."""
+        try:
+            n = self.lab.runtime.count_tokens(text) if self.lab is not None else -1
+        except Exception:  # a count is a hint: the editor falls back to an estimate
+            n = -1
+        self.counted.emit(request, int(n))
 
     @Slot()
     def shutdown_slot(self) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine import paths
 from engine.errors import KBError
@@ -83,12 +83,14 @@ class KnowledgeBase(_Strict):
     office_hours: list[OfficeHour] = Field(default_factory=list)
     rules: list[str] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _weights_sum_to_100(self) -> KnowledgeBase:
-        total = sum(g.weight for g in self.grading)
+    @field_validator("grading")
+    @classmethod
+    def _weights_sum_to_100(cls, grading: list[GradingItem]) -> list[GradingItem]:
+        """A field validator, not a model one, so the error points at the grading section's line."""
+        total = sum(g.weight for g in grading)
         if total != 100:
             raise ValueError(f"grading weights add up to {total}, not 100")
-        return self
+        return grading
 
 
 class CourseKB:
@@ -108,10 +110,27 @@ class CourseKB:
         return render_prompt(self.data)
 
 
-def kb_path(course: str = DEFAULT_COURSE, lang: str = "en") -> Path:
+def shipped_kb_path(course: str = DEFAULT_COURSE, lang: str = "en") -> Path:
+    """The KB that ships with TA Lab; the editor never writes here, so it can always be restored."""
     if lang not in LANGUAGES:
         raise KBError(f"Unknown language '{lang}' (choose from {', '.join(LANGUAGES)})")
     return paths.COURSE_KB_DIR / course / f"{lang}.yaml"
+
+
+def user_kb_path(course: str = DEFAULT_COURSE, lang: str = "en") -> Path:
+    """Where the KB editor saves: in the data directory, beside the database it is logged to."""
+    shipped_kb_path(course, lang)  # validates the language
+    return paths.data_dir() / "course_kb" / course / f"{lang}.yaml"
+
+
+def kb_path(course: str = DEFAULT_COURSE, lang: str = "en") -> Path:
+    """The KB in use: the user's edited copy when there is one, else the shipped one.
+
+    Every consumer (Lab, CLI, training) resolves through here, so an edit saved
+    in the GUI reaches the prompted personas and the next fine-tune alike.
+    """
+    user = user_kb_path(course, lang)
+    return user if user.is_file() else shipped_kb_path(course, lang)
 
 
 def load_kb(path: str | Path | None = None, *, lang: str = "en") -> CourseKB:

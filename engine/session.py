@@ -31,6 +31,7 @@ class LabConfig:
     lang: str = "en"
     personas_file: Path | None = None
     n_ctx: int = DEFAULT_N_CTX
+    n_threads: int | None = None  # None: llama.cpp threads = physical cores (see runtime.physical_cores)
 
 
 class Lab:

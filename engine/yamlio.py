@@ -7,6 +7,7 @@ we translate its error location back into that line.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,6 +41,11 @@ def load_yaml(path: Path, error: type[TalabError] = KBError) -> tuple[Any, dict[
         raise error(f"File not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"Cannot read {path}: {exc}") from None
+    return parse_yaml(text, path, error)
+
+
+def parse_yaml(text: str, path: Path, error: type[TalabError] = KBError) -> tuple[Any, dict[Loc, int]]:
+    """Parse text that may not be on disk yet (the KB editor validates as you type)."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -54,22 +60,50 @@ def load_yaml(path: Path, error: type[TalabError] = KBError) -> tuple[Any, dict[
     return data, lines
 
 
+@dataclass(frozen=True)
+class Issue:
+    """One validation problem, kept apart so an editor can list all of them and jump to the line."""
+
+    path: Path
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else str(self.path)
+        return f"{where}: field '{self.field}': {self.message}"
+
+
+def _line_of(loc: Loc, lines: dict[Loc, int]) -> int | None:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def issues(model: type[M], data: Any, path: Path, lines: dict[Loc, int]) -> tuple[M | None, list[Issue]]:
+    """Validate and return every problem (not only the first), each with its field and line."""
+    if data is None:
+        return None, [Issue(path, None, "(top level)", "the file is empty")]
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        found = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            field = ".".join(str(p) for p in loc) or "(top level)"
+            message = err["msg"].removeprefix("Value error, ")  # pydantic's wrapper says nothing
+            found.append(Issue(path, _line_of(loc, lines), field, message))
+        return None, found
+
+
 def validate(
     model: type[M], data: Any, path: Path, lines: dict[Loc, int], error: type[TalabError] = KBError
 ) -> M:
     if data is None:
         raise error(f"{path}: the file is empty")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(first["loc"])
-        line = None
-        for n in range(len(loc), -1, -1):
-            if loc[:n] in lines:
-                line = lines[loc[:n]]
-                break
-        field = ".".join(str(p) for p in loc) or "(top level)"
-        where = f"{path}:{line}" if line else str(path)
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise error(f"{where}: field '{field}': {first['msg']}{more}") from None
+    result, found = issues(model, data, path, lines)
+    if result is None:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise error(f"{found[0]}{more}")
+    return result

@@ -85,7 +85,7 @@ class TrainView(QWidget):
         data_box = QGroupBox("Training data (JSONL, editable)")
         data = QVBoxLayout(data_box)
         self.dataset = QPlainTextEdit()
-        self.dataset.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.dataset.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)  # one example, whole
         self.dataset.setFont(QFont("monospace"))
         self.dataset.setPlaceholderText("The examples built from the course KB appear here.")
         self.dataset.textChanged.connect(self._on_edit)
