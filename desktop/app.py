@@ -22,7 +22,7 @@ from desktop.prefs import (
 )
 from desktop.training import TrainingProcess
 from desktop.views.compare import CompareView
-from desktop.views.first_run import TrainOffer
+from desktop.views.first_run import TrainOffer, tint
 from desktop.views.history import HistoryView
 from desktop.views.kb import KBView
 from desktop.views.probes import ProbesView
@@ -92,7 +92,8 @@ class MainWindow(SettingsHost, QMainWindow):
         self.banner = QLabel()
         self.banner.setObjectName("error-banner")
         self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("background:#fde2e1;color:#8a1c1c;padding:8px;border-radius:4px;")
+        tint(self.banner, "#fde2e1", "#8a1c1c")
+        self.banner.setMargin(8)
         self.banner.hide()
         central = QWidget()
         box = QVBoxLayout(central)

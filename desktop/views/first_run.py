@@ -8,7 +8,19 @@ dialog: Base and Prompted TA answer while training runs in its subprocess.
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+
+def tint(widget: QWidget, background: str, text: str) -> None:
+    """Colour through the palette, not a style sheet: a style sheet stops the text from following
+    the window's font size, and the banners must grow with presentation mode."""
+    pal = widget.palette()
+    pal.setColor(QPalette.ColorRole.Window, QColor(background))
+    pal.setColor(QPalette.ColorRole.WindowText, QColor(text))
+    widget.setPalette(pal)
+    widget.setAutoFillBackground(True)
+
 
 TEXT = (
     "<b>The fine-tuned TA has not been trained yet.</b> Train it now (about 3 minutes on this CPU); "
@@ -23,7 +35,7 @@ class TrainOffer(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("train-offer")
-        self.setStyleSheet("#train-offer{background:#e3f0fb;border-radius:4px;} QLabel{color:#0b3a5e;}")
+        tint(self, "#e3f0fb", "#0b3a5e")
         row = QHBoxLayout(self)
         label = QLabel(TEXT)
         label.setWordWrap(True)
