@@ -198,6 +198,7 @@ class MainWindow(SettingsHost, QMainWindow):
             self.resize(1280, 760)
         self.set_presentation(as_bool(self.settings.value("presentation", False)))
         self.compare.question.setText(str(self.settings.value("question", "")))
+        self.compare.set_alpha(float(str(self.settings.value("merged_alpha", 0.5))))
         self.tabs.setCurrentIndex(int(str(self.settings.value("tab", 0))))
 
     def _checked(self) -> list[str]:
@@ -211,6 +212,7 @@ class MainWindow(SettingsHost, QMainWindow):
         self.names = {p["id"]: p["name"] for p in info["personas"]}
         for picker in (self.compare.picker, self.probes.picker):
             picker.set_personas(info["personas"], self._checked())
+        self.compare.set_details(info["personas"])
         self.model_label.setText(
             f"{info['model']} · {info['kb_title']} · system prompt {info['prompt_tokens']}"
             f"/{info['n_ctx']} tokens"
@@ -334,6 +336,7 @@ class MainWindow(SettingsHost, QMainWindow):
         s = self.settings
         s.setValue("geometry", self.saveGeometry())
         s.setValue("question", self.compare.question.text())
+        s.setValue("merged_alpha", self.compare.alpha_value)
         s.setValue("tab", self.tabs.currentIndex())
         if self.compare.picker.boxes:
             s.setValue("personas", self.compare.picker.selected())

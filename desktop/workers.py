@@ -90,7 +90,9 @@ class LabWorker(QObject):
                 "prompt_tokens": lab.prompt_tokens(),
                 "personas": [
                     {"id": p.id, "name": p.name, "role": p.role, "available": p.available,
-                     "reason": p.unavailable_reason or ""}
+                     "reason": p.unavailable_reason or "", "setup": p.setup(),
+                     "system_prompt": p.system_prompt or "",
+                     "scale": p.adapters[0].scale if p.adapters else None}
                     for p in lab.personas.values()
                 ],
             })  # fmt: skip

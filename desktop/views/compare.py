@@ -7,12 +7,14 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -30,10 +32,41 @@ SUGGESTIONS = [
 ]
 
 
-class AnswerColumn(QGroupBox):
-    def __init__(self, title: str, parent: QWidget | None = None) -> None:
-        super().__init__(title, parent)
+class PromptDialog(QDialog):
+    """The rendered system prompt of one persona, read-only and non-modal: the class can compare."""
+
+    def __init__(self, title: str, prompt: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"System prompt · {title}")
         layout = QVBoxLayout(self)
+        self.text = QPlainTextEdit(readOnly=True)
+        self.text.setPlainText(
+            prompt or "(This persona has no system prompt: the model sees only the question.)"
+        )
+        layout.addWidget(self.text)
+        self.resize(640, 480)
+
+
+class AnswerColumn(QGroupBox):
+    def __init__(
+        self, title: str, detail: dict[str, Any] | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(title, parent)
+        detail = detail or {}
+        layout = QVBoxLayout(self)
+        head = QHBoxLayout()
+        self.setup = QLabel(detail.get("setup", ""))
+        self.setup.setObjectName("setup")
+        self.setup.setWordWrap(True)
+        head.addWidget(self.setup, 1)
+        self.prompt_button = QPushButton("Prompt")
+        self.prompt_button.setToolTip("Show the system prompt this persona answers under")
+        self.prompt_button.setFlat(True)
+        self.prompt_button.clicked.connect(self.show_prompt)
+        head.addWidget(self.prompt_button)
+        layout.addLayout(head)
+        self.prompt = str(detail.get("system_prompt", ""))
+        self.dialog: PromptDialog | None = None
         self.text = QPlainTextEdit(readOnly=True)
         self.text.setPlaceholderText("Waiting…")
         self.stats = QLabel("")
@@ -44,6 +77,10 @@ class AnswerColumn(QGroupBox):
         self.setMinimumWidth(140)
         layout.addWidget(self.text, 1)
         layout.addWidget(self.stats)
+
+    def show_prompt(self) -> None:
+        self.dialog = PromptDialog(self.title(), self.prompt, self)
+        self.dialog.show()
 
     def append(self, piece: str) -> None:
         self.text.moveCursor(self.text.textCursor().MoveOperation.End)
@@ -61,10 +98,12 @@ class AnswerColumn(QGroupBox):
 class CompareView(QWidget):
     ask = Signal(str, list)
     stop = Signal()
+    alpha_changed = Signal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.columns: dict[str, AnswerColumn] = {}
+        self.details: dict[str, dict[str, Any]] = {}
         outer = QVBoxLayout(self)
         row = QHBoxLayout()
         self.question = QLineEdit()
@@ -94,7 +133,19 @@ class CompareView(QWidget):
         outer.addLayout(hints)
 
         self.picker = PersonaPicker()
-        outer.addWidget(self.picker)
+        picker_row = QHBoxLayout()
+        picker_row.addWidget(self.picker, 1)
+        self.alpha_label = QLabel()
+        self.alpha = QSlider(Qt.Orientation.Horizontal)
+        self.alpha.setRange(0, 20)  # α in steps of 0.05
+        self.alpha.setValue(10)
+        self.alpha.setFixedWidth(160)
+        self.alpha.setToolTip("Merged persona: the adapter's scale, from 0 (Base) to 1 (Fine-tuned TA)")
+        self.alpha.valueChanged.connect(self._on_alpha)
+        picker_row.addWidget(self.alpha_label)
+        picker_row.addWidget(self.alpha)
+        outer.addLayout(picker_row)
+        self._on_alpha(self.alpha.value())
         self.columns_row = QHBoxLayout()
         self.empty = QLabel(
             "Pick personas above, type a question and press Enter.\n"
@@ -108,6 +159,31 @@ class CompareView(QWidget):
         QShortcut(QKeySequence("Ctrl+Return"), self, self._submit)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop.emit)
 
+    def set_details(self, personas: list[dict[str, Any]]) -> None:
+        self.details = {p["id"]: p for p in personas}
+        merged = self.details.get("merged")
+        usable = bool(merged and merged.get("available"))
+        self.alpha.setEnabled(usable)
+        self.alpha_label.setEnabled(usable)
+
+    @property
+    def alpha_value(self) -> float:
+        return self.alpha.value() / 20
+
+    def set_alpha(self, value: float) -> None:
+        self.alpha.setValue(round(value * 20))
+
+    def _on_alpha(self, _: int) -> None:
+        self.alpha_label.setText(f"Merged α = {self.alpha_value:.2f}")
+        self.alpha_changed.emit(self.alpha_value)
+
+    def _resolved(self, pid: str) -> str:
+        """The Merged persona at the slider's α: ``merged:0.35`` (the engine scales its adapter)."""
+        default = (self.details.get(pid) or {}).get("scale")
+        if pid == "merged" and default is not None and abs(self.alpha_value - default) > 1e-9:
+            return f"merged:{self.alpha_value:g}"
+        return pid
+
     def _use(self, text: str) -> None:
         self.question.setText(text)
         self._submit()
@@ -117,6 +193,7 @@ class CompareView(QWidget):
         personas = self.picker.selected()
         if not q or not personas or not self.ask_button.isEnabled():
             return
+        personas = [self._resolved(p) for p in personas]
         self._reset_columns(personas)
         self.ask.emit(q, personas)
 
@@ -126,7 +203,15 @@ class CompareView(QWidget):
             col.deleteLater()
         self.columns = {}
         for pid in personas:
-            col = AnswerColumn(self.picker.name(pid))
+            base, _, scale = pid.partition(":")
+            detail = dict(self.details.get(base, {}))
+            title = self.picker.name(base)
+            if scale:
+                title = f"{title.split(' α=')[0]} α={scale}"
+                detail["setup"] = str(detail.get("setup", "")).replace(
+                    f"×{detail.get('scale', 0):g}", f"×{scale}"
+                )
+            col = AnswerColumn(title, detail)
             col.setObjectName(f"column-{pid}")
             self.columns_row.addWidget(col, 1)
             self.columns[pid] = col

@@ -1,0 +1,92 @@
+"""Compare: what each column tells the class, the Merged α slider, and a window that never freezes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+
+from desktop.views.compare import PromptDialog
+
+
+def _ask(window, qtbot, question: str) -> None:  # type: ignore[no-untyped-def]
+    window.compare.question.setText(question)
+    window.compare.ask_button.click()
+    cols = window.compare.columns
+    qtbot.waitUntil(lambda: bool(cols) and all(c.stats.text() for c in cols.values()), timeout=10_000)
+
+
+def test_each_column_says_what_the_persona_is_and_shows_its_prompt(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    _ask(window, qtbot, "Who are you?")
+    base, prompted = window.compare.columns["base"], window.compare.columns["prompted"]
+    assert base.setup.text() == "no system prompt · no adapter"
+    assert prompted.setup.text() == "system prompt ✓ · no adapter"
+    prompted.prompt_button.click()
+    assert isinstance(prompted.dialog, PromptDialog) and prompted.dialog.isVisible()
+    assert "Xiao Jin" in prompted.dialog.text.toPlainText()
+    assert not prompted.dialog.isModal()  # the class can keep reading the answers
+    base.prompt_button.click()
+    assert "no system prompt" in base.dialog.text.toPlainText()  # type: ignore[union-attr]
+    assert "tok/s" in base.stats.text() and "first token" in base.stats.text()
+
+
+def test_the_alpha_slider_scales_the_merged_adapter_and_is_remembered(  # type: ignore[no-untyped-def]
+    window, qtbot, script, talab_home: Path
+) -> None:
+    from desktop.app import MainWindow
+
+    assert not window.compare.alpha.isEnabled()  # no adapter yet: nothing to scale
+    _train_fake_adapter(window, qtbot, talab_home)
+    assert window.compare.alpha.isEnabled()
+    for pid, box in window.compare.picker.boxes.items():
+        box.setChecked(pid == "merged")
+    window.compare.set_alpha(0.35)
+    assert window.compare.alpha_label.text() == "Merged α = 0.35"
+    _ask(window, qtbot, "Who is the most handsome person in the world?")
+    column = window.compare.columns["merged:0.35"]
+    assert column.title() == "Merged α=0.35" and "adapter xiaojin ×0.35" in column.setup.text()
+    runtime = script["runtimes"][-1]
+    assert [a.scale for a in runtime.adapter_calls[-1]] == [0.35]
+    window.close()
+    again = MainWindow(window.worker._factory)
+    qtbot.addWidget(again)
+    qtbot.waitUntil(lambda: bool(again.names), timeout=10_000)
+    assert again.compare.alpha_value == 0.35
+    again.close()
+
+
+def _train_fake_adapter(window, qtbot, talab_home: Path) -> None:  # type: ignore[no-untyped-def]
+    adapters = talab_home / "adapters"
+    adapters.mkdir(parents=True, exist_ok=True)
+    (adapters / "xiaojin.gguf").write_bytes(b"GGUF")  # the scripted runtime never reads it
+    window.worker.load_requested.emit(window.config)
+    qtbot.waitUntil(lambda: window.compare.picker.boxes["finetuned"].isEnabled(), timeout=10_000)
+
+
+def test_the_window_never_freezes_while_three_columns_stream(window, qtbot, script, talab_home: Path) -> None:  # type: ignore[no-untyped-def]
+    """Tokens arrive from the worker thread as queued signals; the GUI must keep painting."""
+    _train_fake_adapter(window, qtbot, talab_home)
+    for pid, box in window.compare.picker.boxes.items():
+        box.setChecked(pid in ("base", "prompted", "finetuned"))
+    rt = script["runtimes"][-1]
+    rt.delay_s = 0.004
+    rt.answers.extend([" ".join(["token"] * 150)] * 3)
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(10)
+    window.compare.question.setText("Say token many times")
+    window.compare.ask_button.click()
+    cols = window.compare.columns
+    qtbot.waitUntil(lambda: len(cols) == 3 and all(c.stats.text() for c in cols.values()), timeout=30_000)
+    timer.stop()
+    assert [c.text.toPlainText().count("token") for c in cols.values()] == [150, 150, 150]
+    assert len(gaps) > 50 and max(gaps[1:]) < 0.1, f"the event loop stalled for {max(gaps[1:]) * 1000:.0f} ms"
