@@ -30,5 +30,27 @@ def main(argv: list[str] | None = None) -> int:
     return cli.main(argv)
 
 
+def app_main(argv: list[str] | None = None) -> int:
+    """The installed app's entry point (``talab-app``): the window unless told otherwise.
+
+    ``--self-test`` checks the installation headless; ``--train-worker`` is how
+    the frozen app runs its own training subprocess (there is no separate Python
+    to run ``-m engine.finetune.train`` with); anything else is the ``talab`` CLI.
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    # offline by construction: nothing may reach for a model hub at run time
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    if args[:1] == ["--self-test"]:
+        from engine.selftest import main as self_test
+
+        return self_test(args[1:])
+    if args[:1] == ["--train-worker"]:
+        from engine.finetune.train import main as train_worker
+
+        return train_worker(args[1:])
+    return main(args or ["gui"])
+
+
 if __name__ == "__main__":
     sys.exit(main())

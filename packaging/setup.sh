@@ -2,6 +2,7 @@
 # One entry point for a fresh clone.
 #   packaging/setup.sh app    set everything up in .venv/ and open TA Lab (README command 1)
 #   packaging/setup.sh test   set everything up and run the checks and tests (README command 2, CI)
+#   packaging/setup.sh package  build the installable app in dist/talab-app/ (see packaging/README.md)
 #   packaging/setup.sh        set up only
 # Safe to re-run: pip is skipped when pyproject.toml has not changed since the last install.
 set -euo pipefail
@@ -43,6 +44,11 @@ case "$mode" in
       fi
     fi
     exec "$VENV/bin/talab" gui
+    ;;
+  package)
+    "$VENV/bin/python" -m pip install -q -e ".[gui,package]"
+    exec "$VENV/bin/pyinstaller" --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+      packaging/talab-app.spec
     ;;
   test)
     echo "==> ruff";        "$VENV/bin/ruff" check engine desktop tests bench

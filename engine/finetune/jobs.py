@@ -23,6 +23,9 @@ Event = dict[str, Any]
 
 
 def command(spec_file: Path) -> list[str]:
+    """The trainer's command line; in the installed (frozen) app the app binary is the trainer."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "--train-worker", "--spec", str(spec_file)]
     return [sys.executable, "-m", "engine.finetune.train", "--spec", str(spec_file)]
 
 

@@ -1,0 +1,121 @@
+"""The installable app: its entry point, self-test, and the Linux install/uninstall scripts.
+
+The PyInstaller build itself takes minutes and about 1.5 GB, so CI does not build it;
+``packaging/smoke_test.sh`` builds it and runs the same self-test on the frozen binary.
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from desktop.launcher import app_main
+
+REPO = Path(__file__).resolve().parent.parent
+LINUX = REPO / "packaging" / "linux"
+TALAB_APP = str(Path(sys.executable).with_name("talab-app"))
+
+
+def test_self_test_answers_per_persona_offline_and_leaves_user_data_alone(talab_home: Path) -> None:
+    env = {**os.environ, "TALAB_HOME": str(talab_home)}
+    proc = subprocess.run([TALAB_APP, "--self-test", "--max-tokens", "8"], capture_output=True, text=True,
+                          timeout=300, env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "SmolLM2-135M-Instruct" in out
+    assert "persona  base" in out and "persona  prompted" in out
+    assert "2 answers stored" in out and "(temporary)" in out
+    assert out.strip().splitlines()[-1].startswith("ok: start to first token")
+    assert not (talab_home / "talab.db").exists()  # the user's database is never written
+
+
+def test_the_app_refuses_a_database_from_a_newer_version_in_one_line(talab_home: Path) -> None:
+    talab_home.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(talab_home / "talab.db")
+    db.execute("PRAGMA user_version = 999000")
+    db.close()
+    proc = subprocess.run([TALAB_APP, "runs"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "TALAB_HOME": str(talab_home)})  # fmt: skip
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "newer" in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_frozen_app_is_its_own_training_worker(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    from engine.finetune.jobs import command
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    spec = tmp_path / "spec.json"
+    assert command(spec) == [sys.executable, "--train-worker", "--spec", str(spec)]
+    # and the app binary answers that command line as the trainer does
+    assert app_main(["--train-worker", "--spec", str(spec)]) == 2
+    event = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert event["event"] == "error" and "spec.json" in event["message"]
+
+
+def _fake_build(root: Path, version: str) -> Path:
+    app = root / f"build-{version}" / "talab-app"
+    app.mkdir(parents=True)
+    exe = app / "talab-app"
+    exe.write_text(f"#!/bin/sh\necho talab-app {version}\n")
+    exe.chmod(0o755)
+    (app / "_internal").mkdir()
+    return app
+
+
+def _sh(script: str, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_") and k != "TALAB_HOME"}
+    env["HOME"] = str(home)
+    return subprocess.run(["bash", str(LINUX / script), *args], capture_output=True, text=True, env=env,
+                          timeout=60)  # fmt: skip
+
+
+def test_install_upgrade_and_uninstall_keep_the_users_data(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    share = home / ".local" / "share"
+    proc = _sh("install.sh", home, str(_fake_build(tmp_path, "1")))
+    assert proc.returncode == 0, proc.stderr
+    launcher = home / ".local" / "bin" / "talab-app"
+    assert subprocess.run([str(launcher)], capture_output=True, text=True).stdout == "talab-app 1\n"
+    entry = configparser.ConfigParser(interpolation=None)
+    entry.read(share / "applications" / "talab-app.desktop")
+    desktop = entry["Desktop Entry"]
+    assert desktop["Exec"] == str(share / "talab-app" / "talab-app")
+    assert (
+        desktop["Type"] == "Application"
+        and desktop["Icon"] == "talab-app"
+        and "Education" in desktop["Categories"]
+    )
+    assert (
+        (share / "icons" / "hicolor" / "scalable" / "apps" / "talab-app.svg").read_text().startswith("<svg")
+    )
+
+    data = share / "talab"  # what the app writes at run time (platformdirs)
+    data.mkdir(parents=True)
+    (data / "talab.db").write_bytes(b"the class's runs")
+    assert _sh("install.sh", home, str(_fake_build(tmp_path, "2"))).returncode == 0  # an upgrade
+    assert subprocess.run([str(launcher)], capture_output=True, text=True).stdout == "talab-app 2\n"
+    assert (data / "talab.db").read_bytes() == b"the class's runs"
+    assert not (share / "talab-app.old").exists() and not (share / "talab-app.new").exists()
+
+    proc = _sh("uninstall.sh", home)
+    assert proc.returncode == 0 and "kept" in proc.stdout
+    assert not (share / "talab-app").exists() and not launcher.exists() and not launcher.is_symlink()
+    assert not (share / "applications" / "talab-app.desktop").exists()
+    assert (data / "talab.db").exists()
+    assert _sh("uninstall.sh", home, "--purge").returncode == 0
+    assert not data.exists()
+
+
+def test_install_without_a_build_says_how_to_make_one(tmp_path: Path) -> None:
+    proc = _sh("install.sh", tmp_path, str(tmp_path / "nothing"))
+    assert proc.returncode == 2 and "make package" in proc.stderr
