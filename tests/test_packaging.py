@@ -32,7 +32,7 @@ def test_self_test_answers_per_persona_offline_and_leaves_user_data_alone(talab_
     assert "SmolLM2-135M-Instruct" in out
     assert "persona  base" in out and "persona  prompted" in out
     assert "2 answers stored" in out and "(temporary)" in out
-    assert out.strip().splitlines()[-1].startswith("ok: start to first token")
+    assert out.strip().splitlines()[-1].startswith("ok: process start to first token")
     assert not (talab_home / "talab.db").exists()  # the user's database is never written
 
 
