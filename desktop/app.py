@@ -25,6 +25,7 @@ from desktop.views.compare import CompareView
 from desktop.views.first_run import TrainOffer, tint
 from desktop.views.history import HistoryView
 from desktop.views.kb import KBView
+from desktop.views.layout_state import restore_splitters, save_splitters, ticked
 from desktop.views.probes import ProbesView
 from desktop.views.settings import SettingsHost
 from desktop.views.train import TrainView
@@ -125,6 +126,9 @@ class MainWindow(SettingsHost, QMainWindow):
         self.compare.stop.connect(self._cancel)
         self.probes.run.connect(self._run_probes)
         self.probes.cancel.connect(self._cancel)
+        self.probes.resume.connect(w.resume_requested)
+        self.history.open_run.connect(self._open_run)
+        self.compare.picker.changed.connect(self._save_personas)
         self.kb_view.count_tokens.connect(self._count_tokens)
         w.counted.connect(self.kb_view.on_counted)
         self.kb_view.saved.connect(self._on_kb_saved)
@@ -134,7 +138,8 @@ class MainWindow(SettingsHost, QMainWindow):
         gc.disable()
         self._gc_timer = QTimer(self)
         self._gc_timer.setInterval(2000)
-        self._gc_timer.timeout.connect(gc.collect)
+        self._gc_timer.timeout.connect(self._collect)
+        self._busy = False
         self._gc_timer.start()
 
         self._restore()
@@ -200,6 +205,11 @@ class MainWindow(SettingsHost, QMainWindow):
         self.compare.question.setText(str(self.settings.value("question", "")))
         self.compare.set_alpha(float(str(self.settings.value("merged_alpha", 0.5))))
         self.tabs.setCurrentIndex(int(str(self.settings.value("tab", 0))))
+        restore_splitters(self.settings, [*self.probes.splitters(), *self.history.splitters()])
+
+    @Slot()
+    def _save_personas(self) -> None:
+        self.settings.setValue("personas", ticked(self.compare.picker.boxes, self._checked()))
 
     def _checked(self) -> list[str]:
         value = self.settings.value("personas", DEFAULT_PERSONAS)
@@ -217,7 +227,7 @@ class MainWindow(SettingsHost, QMainWindow):
             f"{info['model']} · {info['kb_title']} · system prompt {info['prompt_tokens']}"
             f"/{info['n_ctx']} tokens"
         )
-        if self.probes.table.rowCount() == 0:
+        if self.probes.grid.rowCount() == 0:
             self._show_last_probe_run()
         self.train.show_adapter(describe_adapter(paths.adapters_dir() / f"{ADAPTER_NAME}.gguf"))
         self.train.set_kbs(training_kbs(info["kb"], self.config.lang))
@@ -228,15 +238,12 @@ class MainWindow(SettingsHost, QMainWindow):
         """Reopen on the last scores, so a restart does not blank the chart before class."""
         try:
             store = open_store()
-            runs = [r for r in store.list_runs(50) if r.get("kind") == "probe" and r.get("summary")]
+            runs = [r for r in store.list_runs(50) if r.get("kind") == "probe" and r.get("n_answers")]
             store.close()
         except TalabError:
             return
         if runs:
-            run = runs[0]
-            self.probes.show_result(
-                {"run_id": run["id"], "status": run["status"], "summary": run["summary"]}, self.names
-            )
+            self.probes.show_result({"run_id": runs[0]["id"], "status": runs[0]["status"]}, self.names)
 
     @Slot(str, list)
     def _ask(self, question: str, personas: list[str]) -> None:
@@ -246,6 +253,16 @@ class MainWindow(SettingsHost, QMainWindow):
     def _run_probes(self, personas: list[str], options: dict[str, Any]) -> None:
         overrides = {**sampling_overrides(self.settings), **options.get("overrides", {})}
         self.worker.probe_requested.emit(personas, {**options, "overrides": overrides})
+
+    @Slot()
+    def _collect(self) -> None:
+        """A full collection takes ~90 ms here: only the young generations while answers stream."""
+        gc.collect(1 if self._busy else 2)
+
+    @Slot(int, bool)
+    def _open_run(self, run_id: int, resume: bool) -> None:
+        self.tabs.setCurrentWidget(self.probes)
+        self.probes.open_run(run_id, self.names, resume)
 
     @Slot()
     def _cancel(self) -> None:
@@ -327,6 +344,7 @@ class MainWindow(SettingsHost, QMainWindow):
 
     @Slot(bool)
     def _on_busy(self, busy: bool) -> None:
+        self._busy = busy
         if busy:
             self.banner.hide()
         self.compare.set_busy(busy)
@@ -339,7 +357,8 @@ class MainWindow(SettingsHost, QMainWindow):
         s.setValue("merged_alpha", self.compare.alpha_value)
         s.setValue("tab", self.tabs.currentIndex())
         if self.compare.picker.boxes:
-            s.setValue("personas", self.compare.picker.selected())
+            self._save_personas()
+        save_splitters(s, [*self.probes.splitters(), *self.history.splitters()])
         s.sync()
         self.trainer.shutdown()
         self.worker_thread.stop()

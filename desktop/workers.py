@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -34,6 +35,7 @@ class LabWorker(QObject):
     load_requested = Signal(object)
     ask_requested = Signal(str, list, dict)
     probe_requested = Signal(list, dict)
+    resume_requested = Signal(int)
     count_requested = Signal(int, str)
     # reports (worker → GUI)
     loaded = Signal(dict)
@@ -43,7 +45,7 @@ class LabWorker(QObject):
     token = Signal(str, str)
     answer_done = Signal(str, dict)
     ask_finished = Signal(int)
-    progress = Signal(int, int, str)
+    progress = Signal(dict)  # runner.Progress as a dict: done, total, persona_id, probe_id, passed…
     probe_finished = Signal(dict)
     counted = Signal(int, int)  # request id, tokens (-1: no model to count with)
 
@@ -55,6 +57,7 @@ class LabWorker(QObject):
         self.load_requested.connect(self._load)
         self.ask_requested.connect(self._ask)
         self.probe_requested.connect(self._probe)
+        self.resume_requested.connect(self._resume)
         self.count_requested.connect(self._count)
 
     def cancel(self) -> None:
@@ -119,19 +122,40 @@ class LabWorker(QObject):
 
         self._guard(job)
 
+    def _report(self, result: Any) -> None:
+        self.probe_finished.emit(
+            {"run_id": result.run_id, "status": result.status, "summary": result.summary}
+        )
+
     @Slot(list, dict)
     def _probe(self, persona_ids: list[str], options: dict[str, Any]) -> None:
         def job() -> None:
             if self.lab is None:
                 raise TalabError("The model is not loaded yet")
-            result = self.lab.probe(
-                persona_ids,
-                on_progress=lambda p: self.progress.emit(p.done, p.total, f"{p.persona_id}: {p.probe_id}"),
-                should_cancel=self.cancel_event.is_set,
-                **options,
+            self._report(
+                self.lab.probe(
+                    persona_ids,
+                    on_progress=lambda p: self.progress.emit(asdict(p)),
+                    should_cancel=self.cancel_event.is_set,
+                    **options,
+                )
             )
-            self.probe_finished.emit(
-                {"run_id": result.run_id, "status": result.status, "summary": result.summary}
+
+        self._guard(job)
+
+    @Slot(int)
+    def _resume(self, run_id: int) -> None:
+        """Finish an interrupted probe run: only its missing answers are asked."""
+
+        def job() -> None:
+            if self.lab is None:
+                raise TalabError("The model is not loaded yet")
+            self._report(
+                self.lab.resume_probe(
+                    run_id,
+                    on_progress=lambda p: self.progress.emit(asdict(p)),
+                    should_cancel=self.cancel_event.is_set,
+                )
             )
 
         self._guard(job)

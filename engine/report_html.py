@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from engine.scoring import CATEGORIES, CHART_FIGURES, FIGURES, format_figure, pct
+from engine.scoring import CATEGORIES, CHART_FIGURES, FIGURES, flagged_figures, format_figure, pct
 
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948"]
 
@@ -27,6 +27,7 @@ li.fail b{color:#a12}
 .q{font-style:italic}
 small{color:#777;font-weight:normal}
 .meta{color:#555;font-size:.9em}
+td.flag{color:#b3141b;font-weight:bold}
 """
 
 
@@ -74,9 +75,14 @@ def render_report(run: dict[str, Any], answers: list[dict[str, Any]], summary: d
             continue
         cells = "".join(f"<td>{pct(summary['pass_rates'][p].get(cat))}</td>" for p in personas)
         rows.append(f"<tr><th>{e(cat.replace('_', ' '))}</th>{cells}</tr>")
+    flagged = flagged_figures(summary)  # forgetting and over-generalisation beyond Base, in red
     for key, label in FIGURES:
-        vals = [format_figure(key, summary["overall"][p].get(key)) for p in personas]
-        rows.append(f"<tr class='fig'><th>{e(label)}</th>{''.join(f'<td>{v}</td>' for v in vals)}</tr>")
+        cells = "".join(
+            f"<td{' class=flag' if key in flagged.get(p, set()) else ''}>"
+            f"{format_figure(key, summary['overall'][p].get(key))}</td>"
+            for p in personas
+        )
+        rows.append(f"<tr class='fig'><th>{e(label)}</th>{cells}</tr>")
     by_probe: dict[str, list[dict[str, Any]]] = {}
     for a in answers:
         by_probe.setdefault(a["probe_id"], []).append(a)

@@ -31,6 +31,9 @@ class Progress:
     probe_id: str
     passed: bool | None = None
     skipped: bool = False
+    category: str = ""  # with the question: a live grid can place a cell before the run ends
+    question: str = ""
+    run_id: int = 0
 
 
 @dataclass
@@ -133,9 +136,10 @@ def run_probes(
         persona_params = persona.params(params, overrides)
         for probe in probes:
             count += 1
+            where: dict[str, Any] = {"category": probe.category, "run_id": run_id}
             if (persona.id, probe.id) in done:
                 if on_progress:
-                    on_progress(Progress(count, total, persona.id, probe.id, skipped=True))
+                    on_progress(Progress(count, total, persona.id, probe.id, skipped=True, **where))
                 continue
             question = probe.question[lang]
             gen = runtime.generate(
@@ -157,7 +161,7 @@ def run_probes(
             )
             answered += 1
             if on_progress:
-                on_progress(Progress(count, total, persona.id, probe.id, passed=ok))
+                on_progress(Progress(count, total, persona.id, probe.id, ok, question=question, **where))
         if status == "cancelled":
             break
 

@@ -127,3 +127,39 @@ def summarize(rows: Iterable[Mapping[str, Any]], persona_order: list[str] | None
         mine = out["overall"][pid]["general_ability"]
         out["overall"][pid]["forgetting"] = None if base is None or mine is None else base - mine
     return out
+
+
+def flagged_figures(summary: Mapping[str, Any]) -> dict[str, set[str]]:
+    """The figures a teacher should point at: forgetting above zero, over-generalising more than Base.
+
+    Both are the lecture's costs of fine-tuning; the front ends show them in red so a class sees
+    them without reading every number.
+    """
+    overall = summary.get("overall", {})
+    base_over = overall.get("base", {}).get("overgeneralisation_rate")
+    out: dict[str, set[str]] = {}
+    for pid, figures in overall.items():
+        flagged = set()
+        if (figures.get("forgetting") or 0) > 1e-9:
+            flagged.add("forgetting")
+        over = figures.get("overgeneralisation_rate")
+        if pid != "base" and over is not None and base_over is not None and over > base_over + 1e-9:
+            flagged.add("overgeneralisation_rate")
+        out[pid] = flagged
+    return out
+
+
+def compare_figures(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Two runs' figures persona by persona (run A, run B, B − A): did retraining help, or hurt?
+
+    Personas in only one run still get rows (the other side None), so nothing silently drops out.
+    """
+    order = list(a.get("personas", [])) + [p for p in b.get("personas", []) if p not in a.get("personas", [])]
+    rows = []
+    for pid in order:
+        for key, label in FIGURES:
+            va = a.get("overall", {}).get(pid, {}).get(key)
+            vb = b.get("overall", {}).get(pid, {}).get(key)
+            delta = None if va is None or vb is None else vb - va
+            rows.append({"persona": pid, "key": key, "label": label, "a": va, "b": vb, "delta": delta})
+    return rows

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.errors import TalabError
 from engine.kb import CourseKB, load_kb
 from engine.models import ModelInfo, load_model_info
 from engine.personas import Persona, load_personas, select
@@ -127,6 +128,42 @@ class Lab:
             overrides=overrides,
             selection={"category": category, "limit": limit},
             resume_run=resume_run,
+            on_progress=on_progress,
+            should_cancel=should_cancel,
+        )
+
+    def resume_probe(
+        self,
+        run_id: int,
+        *,
+        on_progress: Callable[[Progress], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> RunResult:
+        """Finish a cancelled or killed probe run with the settings it was started with.
+
+        Only the missing (persona, probe) pairs are asked, so the finished answers and their
+        timings stay as they were; the GUI and ``talab probe --resume`` share this path.
+        """
+        run = self.store.get_run(run_id)
+        if run.get("kind") != "probe":
+            raise TalabError(f"Run {run_id} is a {run.get('kind')} run; only probe runs can be resumed")
+        if run.get("status") == "done":
+            raise TalabError(f"Run {run_id} already finished; nothing to resume")
+        if run.get("status") == "running":  # its process is alive: two writers would ask twice
+            raise TalabError(f"Run {run_id} is still running (process {run.get('pid')})")
+        if run.get("lang") != self.config.lang:
+            raise TalabError(
+                f"Run {run_id} asked its questions in {run.get('lang')}; switch the course language "
+                f"to {run.get('lang')} to resume it"
+            )
+        params = run.get("params") or {}
+        return self.probe(
+            list(run.get("personas") or []),
+            probes_file=Path(run["probe_set"]) if run.get("probe_set") else None,
+            category=params.get("category"),
+            limit=params.get("limit"),
+            overrides=params.get("overrides") or {},
+            resume_run=run_id,
             on_progress=on_progress,
             should_cancel=should_cancel,
         )

@@ -55,18 +55,19 @@ class AnswerColumn(QGroupBox):
         detail = detail or {}
         layout = QVBoxLayout(self)
         head = QHBoxLayout()
-        self.setup = QLabel(detail.get("setup", ""))
+        self.setup = QLabel(str(detail.get("setup", "")).replace(" · ", "\n"))  # prompt, then adapter
         self.setup.setObjectName("setup")
         self.setup.setWordWrap(True)
         head.addWidget(self.setup, 1)
-        self.prompt_button = QPushButton("Prompt")
-        self.prompt_button.setToolTip("Show the system prompt this persona answers under")
-        self.prompt_button.setFlat(True)
+        self.prompt_button = QPushButton("Prompt…")  # short: five columns share a projector
+        self.prompt_button.setToolTip("View the system prompt this persona answers under")
         self.prompt_button.clicked.connect(self.show_prompt)
         head.addWidget(self.prompt_button)
         layout.addLayout(head)
         self.prompt = str(detail.get("system_prompt", ""))
         self.dialog: PromptDialog | None = None
+        self.pieces = 0
+        self.done = False
         self.text = QPlainTextEdit(readOnly=True)
         self.text.setPlaceholderText("Waiting…")
         self.stats = QLabel("")
@@ -85,8 +86,11 @@ class AnswerColumn(QGroupBox):
     def append(self, piece: str) -> None:
         self.text.moveCursor(self.text.textCursor().MoveOperation.End)
         self.text.insertPlainText(piece)
+        self.pieces += 1
+        self.stats.setText(f"{self.pieces} tokens so far…")
 
     def finish(self, info: dict[str, Any]) -> None:
+        self.done = True
         self.text.setPlainText(info["text"])
         tag = {"length": " · cut at max tokens", "cancelled": " · stopped"}.get(info["finish_reason"], "")
         self.stats.setText(
@@ -108,7 +112,9 @@ class CompareView(QWidget):
         row = QHBoxLayout()
         self.question = QLineEdit()
         self.question.setObjectName("question")
-        self.question.setPlaceholderText("Ask every persona the same question… (Enter)")
+        self.question.setPlaceholderText(
+            "Ask every persona the same question… (Enter; Ctrl+L comes back here)"
+        )
         self.question.returnPressed.connect(self._submit)
         self.ask_button, self.stop_button = start_stop_buttons(
             ("Ask", "Ask all selected personas (Enter / Ctrl+Enter)"),
@@ -157,6 +163,7 @@ class CompareView(QWidget):
         outer.addLayout(self.columns_row, 1)
 
         QShortcut(QKeySequence("Ctrl+Return"), self, self._submit)
+        QShortcut(QKeySequence("Ctrl+L"), self, self._focus_question)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop.emit)
 
     def set_details(self, personas: list[dict[str, Any]]) -> None:
@@ -183,6 +190,10 @@ class CompareView(QWidget):
         if pid == "merged" and default is not None and abs(self.alpha_value - default) > 1e-9:
             return f"merged:{self.alpha_value:g}"
         return pid
+
+    def _focus_question(self) -> None:
+        self.question.setFocus()
+        self.question.selectAll()
 
     def _use(self, text: str) -> None:
         self.question.setText(text)
@@ -219,6 +230,11 @@ class CompareView(QWidget):
     def set_busy(self, busy: bool) -> None:
         self.ask_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
+        if not busy:  # Stop ends every column: those never reached say so instead of "Waiting…"
+            for col in self.columns.values():
+                if not col.done:
+                    col.text.setPlaceholderText("Stopped before this persona answered.")
+                    col.stats.setText("not asked (stopped)" if not col.pieces else col.stats.text())
 
     def on_started(self, pid: str) -> None:
         if pid in self.columns:

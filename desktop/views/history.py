@@ -1,56 +1,239 @@
-"""History: past runs from SQLite, newest first (read-only, its own connection)."""
+"""History: past runs from SQLite, newest first: filter, open, compare two, resume, export.
+
+Read-only on its own connection, opened per action, so it never holds the
+database while the worker writes answers to it.
+"""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
+from typing import Any
 
+from PySide6.QtCore import QEvent, Qt, Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.errors import TalabError
 from engine.reports import export_run
+from engine.runner import compare_runs
+from engine.scoring import compare_figures, format_figure, summarize
 from engine.store import open_store
 
-COLUMNS = ["Run", "Started", "Kind", "Status", "Model", "Personas", "Answers"]
+COLUMNS = ["Run", "Started", "Kind", "Status", "Answers", "Model", "Personas"]  # the long one last
+RESUMABLE = ("cancelled", "interrupted")
+#: figures where a rise is bad news: the change is coloured the other way round
+LOWER_IS_BETTER = ("forgetting", "overgeneralisation_rate")
 
 
 class HistoryView(QWidget):
+    open_run = Signal(int, bool)  # a probe run for the Probes tab (grid, chart); True: resume it there
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.runs: list[dict[str, Any]] = []
         layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.filter = QLineEdit()
+        self.filter.setObjectName("history-filter")
+        self.filter.setPlaceholderText("Filter by persona, status, date, kind or model… (Ctrl+F)")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self.apply_filter)
+        top.addWidget(self.filter, 1)
         self.hint = QLabel("")
+        top.addWidget(self.hint)
+        layout.addLayout(top)
+
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
-        layout.addWidget(self.hint)
-        layout.addWidget(self.table, 1)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.ExtendedSelection)
+        self.table.setToolTip(
+            "Double-click or Enter opens a run; select two (Ctrl+click) to compare them; F5 reloads"
+        )
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.table.cellDoubleClicked.connect(self.open_selected)
+        self.detail = QTextBrowser()
+        self.detail.setPlaceholderText(
+            "Open a run to read its answers (probe runs open in the Probes tab), "
+            "or select two runs and press Compare."
+        )
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        self.split.setObjectName("history-split")
+        self.split.addWidget(self.table)
+        self.split.addWidget(self.detail)
+        self.split.setSizes([700, 520])
+        layout.addWidget(self.split, 1)
+
         row = QHBoxLayout()
         self.result = QLabel("")
+        self.result.setWordWrap(True)
         row.addWidget(self.result, 1)
+        self.open_button = self._button("Open", "Open the selected run (Enter)", self.open_selected)
+        self.compare_button = self._button(
+            "Compare two", "Compare the two selected runs (Ctrl+D)", self.compare
+        )
+        self.resume_button = self._button(
+            "Resume", "Finish an interrupted probe run: only missing answers are asked", self.resume_selected
+        )
+        for b in (self.open_button, self.compare_button, self.resume_button):
+            row.addWidget(b)
         for fmt in ("csv", "jsonl", "html"):
             button = QPushButton(f"Export {fmt.upper()}…")
             button.setObjectName(f"export-{fmt}")
+            button.setToolTip(f"Write the selected run as {fmt.upper()}")
             button.clicked.connect(lambda _=False, f=fmt: self.export_selected(f))
             row.addWidget(button)
         layout.addLayout(row)
+        QShortcut(QKeySequence("Ctrl+F"), self, self.filter.setFocus)
+        QShortcut(QKeySequence("Ctrl+D"), self, self.compare)
+        enter = QShortcut(QKeySequence(Qt.Key.Key_Return), self.table, self.open_selected)
+        enter.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # Enter elsewhere still asks
+        QShortcut(QKeySequence("F5"), self, self.refresh)
+        self._update_buttons()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Qt leaves this table's header at the old size when the window's font grows (presentation
+        mode, Ctrl++), so the column names would be the one thing the back row cannot read."""
+        if event.type() == QEvent.Type.FontChange:
+            self.table.horizontalHeader().setFont(self.font())
+        super().changeEvent(event)
+
+    def _button(self, text: str, tip: str, slot: Any) -> QPushButton:
+        b = QPushButton(text)
+        b.setToolTip(tip)
+        b.clicked.connect(slot)
+        return b
+
+    def splitters(self) -> list[QSplitter]:
+        return [self.split]
+
+    # -- selection ---------------------------------------------------------
+    def selected_runs(self) -> list[int]:
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        ids = []
+        for r in rows:
+            item = self.table.item(r, 0)
+            if item is not None and not self.table.isRowHidden(r):
+                ids.append(int(item.text()))
+        return ids
 
     def selected_run(self) -> int | None:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            return None
-        item = self.table.item(rows[0].row(), 0)
-        return int(item.text()) if item is not None else None
+        ids = self.selected_runs()
+        return ids[0] if ids else None
+
+    def _run(self, run_id: int) -> dict[str, Any]:
+        return next((r for r in self.runs if r["id"] == run_id), {})
+
+    @Slot()
+    def _update_buttons(self) -> None:
+        ids = self.selected_runs()
+        self.open_button.setEnabled(len(ids) == 1)
+        self.compare_button.setEnabled(len(ids) == 2)
+        one = self._run(ids[0]) if len(ids) == 1 else {}
+        self.resume_button.setEnabled(one.get("kind") == "probe" and one.get("status") in RESUMABLE)
+
+    @Slot(str)
+    def apply_filter(self, text: str) -> None:
+        """Every word must appear somewhere in the row: "prompted cancelled" narrows to both."""
+        words = text.lower().split()
+        for r in range(self.table.rowCount()):
+            cells = (self.table.item(r, c) for c in range(len(COLUMNS)))
+            row = " ".join(c.text() for c in cells if c is not None).lower()
+            self.table.setRowHidden(r, not all(w in row for w in words))
+        shown = sum(1 for r in range(self.table.rowCount()) if not self.table.isRowHidden(r))
+        if words:
+            self.hint.setText(f"{shown} of {self.table.rowCount()} runs")
+        self._update_buttons()
+
+    # -- actions -----------------------------------------------------------
+    @Slot()
+    def open_selected(self) -> None:
+        """A probe run opens in the Probes tab (grid, chart); an ask run shows its answers here."""
+        run_id = self.selected_run()
+        if run_id is None:
+            self.result.setText("Select a run first.")
+            return
+        if self._run(run_id).get("kind") == "probe":
+            self.open_run.emit(run_id, False)
+            return
+        try:
+            store = open_store()
+            answers = store.answers(run_id)
+            store.close()
+        except TalabError as exc:
+            self.result.setText(str(exc))
+            return
+        e = html.escape
+        parts = [f"<h3>Run {run_id}</h3>"]
+        for a in answers:
+            parts.append(
+                f"<p><b>{e(a['persona_id'])}</b> · <i>{e(a.get('question') or '')}</i><br>"
+                f"<span style='white-space:pre-wrap'>{e(a.get('answer') or '')}</span><br>"
+                f"<small>{a.get('completion_tokens', 0)} tokens · {a.get('tokens_per_s') or 0:.0f} tok/s"
+                f"</small></p>"
+            )
+        self.detail.setHtml("".join(parts))
+
+    @Slot()
+    def resume_selected(self) -> None:
+        run_id = self.selected_run()
+        if run_id is not None and self.resume_button.isEnabled():
+            self.result.setText(f"Resuming run {run_id} in the Probes tab…")
+            self.open_run.emit(run_id, True)
+
+    @Slot()
+    def compare(self) -> None:
+        """Two runs side by side: each figure per persona in run A and run B, and what changed."""
+        ids = self.selected_runs()
+        if len(ids) != 2:
+            self.result.setText("Select exactly two runs to compare (Ctrl+click the second).")
+            return
+        a, b = ids[1], ids[0]  # rows are newest first: the older run is A
+        try:
+            store = open_store()
+            runs = [store.get_run(a), store.get_run(b)]
+            answers = [store.answers(a), store.answers(b)]
+            same = compare_runs(store, a, b)
+            store.close()
+        except TalabError as exc:
+            self.result.setText(str(exc))
+            return
+        e = html.escape
+        parts = [
+            f"<h3>Run {a} (A) vs run {b} (B)</h3>",
+            f"<p>{same['identical']} of {same['compared']} shared answers are identical word for word.</p>",
+        ]
+        if all(r.get("kind") == "probe" for r in runs):
+            summaries = [
+                r.get("summary") or summarize(ans, list(r.get("personas") or []))
+                for r, ans in zip(runs, answers, strict=True)
+            ]
+            parts.append(_figures_table(compare_figures(summaries[0], summaries[1])))
+        else:
+            later = {(x["persona_id"], x.get("question")): x for x in answers[1]}
+            for x in answers[0]:
+                y = later.get((x["persona_id"], x.get("question")))
+                parts.append(
+                    f"<p><b>{e(x['persona_id'])}</b> · <i>{e(x.get('question') or '')}</i><br>"
+                    f"A: {e(x.get('answer') or '')}<br>B: {e(y.get('answer') or '') if y else '–'}</p>"
+                )
+        self.detail.setHtml("".join(parts))
+        self.result.setText(f"Comparing run {a} with run {b}.")
 
     def export_selected(self, fmt: str, path: Path | None = None) -> Path | None:
         """Write the selected run for a spreadsheet (CSV), for code (JSONL) or to read (HTML)."""
@@ -75,27 +258,57 @@ class HistoryView(QWidget):
         self.result.setText(f"Run {run_id} written to {out}")
         return out
 
+    @Slot()
     def refresh(self) -> None:
         try:
             store = open_store()
-            runs = store.list_runs(200)
+            self.runs = store.list_runs(200)
             path = store.path
             store.close()
         except TalabError as exc:
             self.hint.setText(str(exc))
             return
+        runs = self.runs
         if not runs:
             self.hint.setText("No runs yet: ask a question or run the probes. Runs are kept in " + str(path))
         else:
-            self.hint.setText(f"{len(runs)} runs in {path} · export: talab export RUN_ID --format csv")
+            self.hint.setText(f"{len(runs)} runs · {path}")
         self.table.setRowCount(len(runs))
         for r, run in enumerate(runs):
             personas = run.get("personas")
             values = [
                 str(run["id"]), (run.get("created_at") or "")[:16].replace("T", " "), run.get("kind") or "",
-                run.get("status") or "", run.get("model_label") or "",
-                ", ".join(personas) if isinstance(personas, list) else "", str(run.get("n_answers", 0)),
+                run.get("status") or "", str(run.get("n_answers", 0)), run.get("model_label") or "",
+                ", ".join(personas) if isinstance(personas, list) else "",
             ]  # fmt: skip
             for c, value in enumerate(values):
-                self.table.setItem(r, c, QTableWidgetItem(value))
+                item = QTableWidgetItem(value)
+                item.setToolTip(value)
+                self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
+        last = len(COLUMNS) - 1  # five personas would push the table into a sideways scroll
+        self.table.setColumnWidth(last, min(self.table.columnWidth(last), 320))
+        self.apply_filter(self.filter.text())
+
+
+def _figures_table(rows: list[dict[str, Any]]) -> str:
+    e = html.escape
+    out = [
+        "<table border='1' cellspacing='0' cellpadding='4'>"
+        "<tr><th>Persona</th><th>Figure</th><th>Run A</th><th>Run B</th><th>B − A</th></tr>"
+    ]
+    for row in rows:
+        delta = row["delta"]
+        color = ""
+        if delta is not None and abs(delta) > 1e-9:
+            better = (delta < 0) if row["key"] in LOWER_IS_BETTER else (delta > 0)
+            color = "#1d5e1d" if better else "#b3141b"
+        change = "–" if delta is None else f"{delta * 100:+.0f} pts"
+        out.append(
+            f"<tr><td>{e(row['persona'])}</td><td>{e(row['label'])}</td>"
+            f"<td align='right'>{format_figure(row['key'], row['a'])}</td>"
+            f"<td align='right'>{format_figure(row['key'], row['b'])}</td>"
+            f"<td align='right' style='color:{color or 'inherit'}'>{change}</td></tr>"
+        )
+    out.append("</table>")
+    return "".join(out)

@@ -1,21 +1,21 @@
-"""Probes: run the suite over personas, watch progress, read the chart."""
+"""Probes: run the suite over personas, watch the grid fill, read the chart and the figures."""
 
 from __future__ import annotations
 
-import html
+import time
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
     QProgressBar,
+    QPushButton,
     QSpinBox,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -23,17 +23,39 @@ from PySide6.QtWidgets import (
 
 from desktop.views.chart import BarChart
 from desktop.views.personas import PersonaPicker, start_stop_buttons
+from desktop.views.probe_grid import FiguresTable, ProbeGrid, answer_html, display_name
 from engine.errors import TalabError
-from engine.scoring import CATEGORIES, CHART_FIGURES, FIGURES, format_figure, pct
+from engine.scoring import CATEGORIES, summarize
 from engine.store import open_store
+
+RESUMABLE = ("cancelled", "interrupted")
+
+
+def category_label(category: str) -> str:
+    """A hyphen lets the chart wrap the longest category instead of cutting it."""
+    return category.replace("_", " ").replace("overgeneralisation", "over-generalisation")
+
+
+def eta_text(seconds: float) -> str:
+    """Rounded like a person would say it: a class wants "about 40 s", not "38.7 s"."""
+    if seconds < 60:
+        return f"about {max(5, round(seconds / 5) * 5)} s left"
+    return f"about {round(seconds / 60)} min left"
 
 
 class ProbesView(QWidget):
     run = Signal(list, dict)
     cancel = Signal()
+    resume = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.clock: Callable[[], float] = time.monotonic
+        self.names: dict[str, str] = {}
+        self._run_id: int | None = None
+        self._run_status = ""
+        self._started = 0.0
+        self._answered = 0
         outer = QVBoxLayout(self)
         self.picker = PersonaPicker()
         outer.addWidget(self.picker)
@@ -41,9 +63,11 @@ class ProbesView(QWidget):
         row = QHBoxLayout()
         row.addWidget(QLabel("Category:"))
         self.category = QComboBox()
+        self.category.setToolTip("Show only this category in the grid; Run probes then asks only it (Ctrl+F)")
         self.category.addItem("All categories", None)
         for cat in CATEGORIES:
             self.category.addItem(cat.replace("_", " "), cat)
+        self.category.currentIndexChanged.connect(self._on_category)
         row.addWidget(self.category)
         row.addWidget(QLabel("Probes per persona:"))
         self.limit = QSpinBox()
@@ -52,47 +76,64 @@ class ProbesView(QWidget):
         row.addWidget(self.limit)
         row.addStretch(1)
         self.run_button, self.cancel_button = start_stop_buttons(
-            ("Run probes", "Run the probe suite (Ctrl+R)"),
+            ("Run probes", "Run the probe suite over the ticked personas (Ctrl+R)"),
             ("Cancel", "Stop after the current token; finished answers are kept (Esc)"),
             self._submit,
             self.cancel,
         )
-        row.addWidget(self.run_button)
-        row.addWidget(self.cancel_button)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Finish this interrupted run: only the missing answers are asked")
+        self.resume_button.clicked.connect(self._resume)
+        self.resume_button.hide()
+        for b in (self.run_button, self.cancel_button, self.resume_button):
+            row.addWidget(b)
         outer.addLayout(row)
 
+        bar = QHBoxLayout()
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m")
         self.progress.setValue(0)
+        self.eta = QLabel("")
+        self.eta.setObjectName("probe-eta")
+        self.eta.setMinimumWidth(self.eta.fontMetrics().horizontalAdvance("about 55 min left"))
+        bar.addWidget(self.progress, 1)
+        bar.addWidget(self.eta)
         self.progress.hide()  # shown once there is progress to show
         self.status = QLabel("No probe run yet. Choose personas and press Run probes (Ctrl+R).")
         self.status.setObjectName("probe-status")
-        outer.addWidget(self.progress)
+        outer.addLayout(bar)
         outer.addWidget(self.status)
 
-        split = QSplitter(Qt.Orientation.Vertical)
         self.chart = BarChart()
-        self.chart.empty_text = "Scores appear here after a run"
-        self.table = QTableWidget(0, 0)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setToolTip("Click a pass rate to read the answers behind it")
-        self.table.cellClicked.connect(self.show_answers)
+        self.chart.empty_text = "Pass rates per category appear here after a run"
+        self.figures = FiguresTable()
+        self.grid = ProbeGrid()
+        self.grid.cellClicked.connect(self.show_answer)
         self.details = QTextBrowser()
-        self.details.setPlaceholderText("Click a category's pass rate to read the answers behind it.")
-        lower = QSplitter(Qt.Orientation.Horizontal)
-        lower.addWidget(self.table)
-        lower.addWidget(self.details)
-        lower.setSizes([760, 480])
-        split.addWidget(self.chart)
-        split.addWidget(lower)
-        split.setSizes([360, 280])
-        self._run_id: int | None = None
-        self._personas: list[str] = []
-        self._categories: list[str] = []
-        outer.addWidget(split, 1)
+        self.details.setPlaceholderText("Click a ✓ or ✗ cell to read the answer and its assertions.")
+        self.top_split = QSplitter(Qt.Orientation.Horizontal)
+        self.top_split.setObjectName("probes-top")
+        self.top_split.addWidget(self.chart)
+        self.top_split.addWidget(self.figures)
+        self.top_split.setSizes([600, 680])
+        self.bottom_split = QSplitter(Qt.Orientation.Horizontal)
+        self.bottom_split.setObjectName("probes-bottom")
+        self.bottom_split.addWidget(self.grid)
+        self.bottom_split.addWidget(self.details)
+        self.bottom_split.setSizes([900, 380])
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.split.setObjectName("probes-split")
+        self.split.addWidget(self.top_split)
+        self.split.addWidget(self.bottom_split)
+        self.split.setSizes([300, 340])
+        outer.addWidget(self.split, 1)
 
         QShortcut(QKeySequence("Ctrl+R"), self, self._submit)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.cancel.emit)
+        QShortcut(QKeySequence("Ctrl+F"), self, self.category.setFocus)
+
+    def splitters(self) -> list[QSplitter]:
+        return [self.split, self.top_split, self.bottom_split]
 
     def _submit(self) -> None:
         personas = self.picker.selected()
@@ -100,69 +141,115 @@ class ProbesView(QWidget):
             self.status.setText("Select at least one persona first.")
             return
         options = {"category": self.category.currentData(), "limit": self.limit.value() or None}
+        self.names.update({pid: self.picker.name(pid) for pid in personas})
+        self.grid.set_personas(personas, self.names)
+        self.details.clear()
+        self._start("Starting…")
+        self.run.emit(personas, options)
+
+    def _resume(self) -> None:
+        if self._run_id is None or not self.run_button.isEnabled():
+            return
+        self._start(f"Resuming run {self._run_id}…")
+        self.resume.emit(self._run_id)
+
+    def open_run(self, run_id: int, names: dict[str, str], resume: bool = False) -> None:
+        """A run picked in History: show what it has and, when asked, resume it to ask the rest."""
+        self.show_result({"run_id": run_id}, names)
+        if resume and self._run_id == run_id:
+            self._resume()
+
+    def _start(self, text: str) -> None:
+        self._started, self._answered = self.clock(), 0
         self.progress.setValue(0)
         self.progress.show()
-        self.status.setText("Starting…")
-        self.run.emit(personas, options)
+        self.eta.setText("")
+        self.resume_button.hide()
+        self.status.setText(text)
+
+    def _on_category(self, _: int) -> None:
+        self.grid.show_category(self.category.currentData())
 
     def set_busy(self, busy: bool) -> None:
         self.run_button.setEnabled(not busy)
         self.cancel_button.setEnabled(busy)
+        self.resume_button.setEnabled(not busy)
 
-    def on_progress(self, done: int, total: int, label: str) -> None:
+    @Slot(dict)
+    def on_progress(self, p: dict[str, Any]) -> None:
+        done, total = int(p["done"]), int(p["total"])
+        self._run_id = int(p.get("run_id") or 0) or self._run_id
         self.progress.setMaximum(total)
         self.progress.setValue(done)
-        self.status.setText(label)
+        name = display_name(p["persona_id"], self.names)
+        if p.get("skipped"):
+            self.status.setText(f"{name}: {p['probe_id']} (already answered)")
+            return
+        self._answered += 1
+        mark = "" if p.get("passed") is None else (" ✓" if p["passed"] else " ✗")
+        self.status.setText(f"{name}: {p['probe_id']}{mark}")
+        if p.get("passed") is not None:
+            self.grid.place(p["probe_id"], p.get("category", ""), p.get("question", ""))
+            self.grid.set_result(p["persona_id"], p["probe_id"], bool(p["passed"]))
+        per_answer = (self.clock() - self._started) / self._answered
+        self.eta.setText(eta_text(per_answer * (total - done)) if done < total else "")
 
     def show_result(self, result: dict[str, Any], names: dict[str, str]) -> None:
-        summary = result["summary"]
-        personas = summary["personas"]
-        state = "finished" if result["status"] == "done" else "cancelled (finished answers kept)"
-        self.status.setText(f"Run {result['run_id']} {state}.")
-        self.chart.set_data(
-            [names.get(p, p) for p in personas],
-            [(label, [summary["overall"][p].get(key) for p in personas]) for key, label in CHART_FIGURES],
-        )
-        rows = [c for c in CATEGORIES if any(c in summary["pass_rates"][p] for p in personas)]
-        self._run_id, self._personas, self._categories = result["run_id"], list(personas), rows
-        self.details.clear()
-        extra = FIGURES
-        self.table.setRowCount(len(rows) + len(extra))
-        self.table.setColumnCount(len(personas))
-        self.table.setHorizontalHeaderLabels([names.get(p, p) for p in personas])
-        self.table.setVerticalHeaderLabels([c.replace("_", " ") for c in rows] + [x[1] for x in extra])
-        for col, pid in enumerate(personas):
-            for r, cat in enumerate(rows):
-                rate = summary["pass_rates"][pid].get(cat)
-                item = QTableWidgetItem(pct(rate))
-                if rate is not None:
-                    item.setBackground(QColor.fromHsvF(0.33 * rate, 0.35, 1.0))
-                self.table.setItem(r, col, item)
-            for r, (key, _label) in enumerate(extra, start=len(rows)):
-                text = format_figure(key, summary["overall"][pid].get(key))
-                self.table.setItem(r, col, QTableWidgetItem(text))
-        self.table.resizeColumnsToContents()
+        """A finished or cancelled run from the worker, or the last run on startup."""
+        self.names = dict(names)
+        self.show_run(int(result["run_id"]), result.get("status"), result.get("summary"))
 
-    def show_answers(self, row: int, col: int) -> None:
-        """The evidence behind a number: each question, the persona's answer and its verdict."""
-        if self._run_id is None or row >= len(self._categories) or col >= len(self._personas):
-            return
-        persona, category = self._personas[col], self._categories[row]
+    def show_run(self, run_id: int, status: str | None = None, summary: dict[str, Any] | None = None) -> None:
+        """Any stored run: its grid, chart and figures; interrupted runs get a Resume button."""
         try:
             store = open_store()
-            answers = [a for a in store.answers(self._run_id)
-                       if a["persona_id"] == persona and a["category"] == category]  # fmt: skip
+            run = store.get_run(run_id)
+            answers = store.answers(run_id)
             store.close()
         except TalabError as exc:
-            self.details.setPlainText(str(exc))
+            self.status.setText(str(exc))
             return
-        e = html.escape
-        parts = [f"<h3>{e(persona)} · {e(category.replace('_', ' '))}</h3>"]
-        for a in answers:
-            mark = (
-                "<span style='color:#2a7a2a'>✓ pass</span>"
-                if a.get("passed")
-                else "<span style='color:#a12'>✗ fail</span>"
-            )
-            parts.append(f"<p><b>{e(a.get('question') or '')}</b> {mark}<br>{e(a.get('answer') or '')}</p>")
-        self.details.setHtml("".join(parts))
+        status = status or run.get("status") or ""
+        personas = list(run.get("personas") or [])
+        summary = summary or run.get("summary") or summarize(answers, personas)
+        self._run_id, self._run_status = run_id, status
+        self.progress.hide()
+        self.eta.setText("")
+        state = {
+            "done": "finished",
+            "cancelled": "cancelled: finished answers kept, Resume asks the rest",
+            "interrupted": "was interrupted: finished answers kept, Resume asks the rest",
+        }.get(status, status)
+        self.status.setText(f"Run {run_id} {state}.")
+        self.resume_button.setVisible(status in RESUMABLE and run.get("kind") == "probe")
+        shown = summary["personas"] or personas
+        groups = [c for c in CATEGORIES if any(c in summary["pass_rates"].get(p, {}) for p in shown)]
+        self.chart.set_data(
+            [display_name(p, self.names) for p in shown],
+            [(category_label(c), [summary["pass_rates"][p].get(c) for p in shown]) for c in groups],
+        )
+        self.figures.show_summary(summary, self.names)
+        self.grid.set_personas(personas or shown, self.names)
+        self.grid.load(answers)
+        self.details.clear()
+
+    @Slot(int, int)
+    def show_answer(self, row: int, col: int) -> None:
+        """The evidence behind a cell: the full answer and each assertion with its reason."""
+        key = self.grid.key_at(row, col)
+        if key is None:
+            return
+        answer = self.grid.answers.get(key)
+        if answer is None and self._run_id is not None:
+            try:  # a live cell: the answer is in the database already, not yet in the grid's cache
+                store = open_store()
+                found = [a for a in store.answers(self._run_id) if (a["persona_id"], a["probe_id"]) == key]
+                store.close()
+            except TalabError as exc:
+                self.details.setPlainText(str(exc))
+                return
+            answer = found[0] if found else None
+        if answer is None:
+            self.details.setPlainText("Not answered yet.")
+            return
+        self.details.setHtml(answer_html(answer, display_name(key[0], self.names)))

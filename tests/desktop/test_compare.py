@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 
 from desktop.views.compare import PromptDialog
 
@@ -14,14 +14,16 @@ def _ask(window, qtbot, question: str) -> None:  # type: ignore[no-untyped-def]
     window.compare.question.setText(question)
     window.compare.ask_button.click()
     cols = window.compare.columns
-    qtbot.waitUntil(lambda: bool(cols) and all(c.stats.text() for c in cols.values()), timeout=10_000)
+    qtbot.waitUntil(
+        lambda: bool(cols) and all("tok/s" in c.stats.text() for c in cols.values()), timeout=10_000
+    )
 
 
 def test_each_column_says_what_the_persona_is_and_shows_its_prompt(window, qtbot) -> None:  # type: ignore[no-untyped-def]
     _ask(window, qtbot, "Who are you?")
     base, prompted = window.compare.columns["base"], window.compare.columns["prompted"]
-    assert base.setup.text() == "no system prompt · no adapter"
-    assert prompted.setup.text() == "system prompt ✓ · no adapter"
+    assert base.setup.text() == "no system prompt\nno adapter"
+    assert prompted.setup.text() == "system prompt ✓\nno adapter"
     prompted.prompt_button.click()
     assert isinstance(prompted.dialog, PromptDialog) and prompted.dialog.isVisible()
     assert "Xiao Jin" in prompted.dialog.text.toPlainText()
@@ -86,7 +88,35 @@ def test_the_window_never_freezes_while_three_columns_stream(window, qtbot, scri
     window.compare.question.setText("Say token many times")
     window.compare.ask_button.click()
     cols = window.compare.columns
-    qtbot.waitUntil(lambda: len(cols) == 3 and all(c.stats.text() for c in cols.values()), timeout=30_000)
+    qtbot.waitUntil(
+        lambda: len(cols) == 3 and all("tok/s" in c.stats.text() for c in cols.values()), timeout=30_000
+    )
     timer.stop()
     assert [c.text.toPlainText().count("token") for c in cols.values()] == [150, 150, 150]
     assert len(gaps) > 50 and max(gaps[1:]) < 0.1, f"the event loop stalled for {max(gaps[1:]) * 1000:.0f} ms"
+
+
+def test_stop_ends_every_column_and_streaming_counts_tokens(window, qtbot, script) -> None:  # type: ignore[no-untyped-def]
+    rt = script["runtimes"][0]
+    rt.delay_s = 0.05
+    rt.answers.append(" ".join(["word"] * 200))
+    window.compare.question.setText("Write a long essay")
+    window.compare.ask_button.click()
+    base, prompted = window.compare.columns["base"], window.compare.columns["prompted"]
+    qtbot.waitUntil(lambda: "tokens so far" in base.stats.text(), timeout=5_000)  # live, before the end
+    window.compare.stop_button.click()
+    qtbot.waitUntil(window.compare.ask_button.isEnabled, timeout=5_000)
+    assert "stopped" in base.stats.text()
+    assert prompted.stats.text() == "not asked (stopped)" and not prompted.text.toPlainText()
+    assert "Stopped before" in prompted.text.placeholderText()
+
+
+def test_ctrl_l_brings_the_cursor_back_to_the_question(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5_000)
+    window.compare.question.setText("old question")
+    window.compare.ask_button.setFocus()
+    qtbot.keyClick(window.compare.ask_button, "l", Qt.KeyboardModifier.ControlModifier)
+    assert window.compare.question.hasFocus() and window.compare.question.selectedText() == "old question"
+    assert "Ctrl+L" in window.compare.question.placeholderText()

@@ -62,15 +62,16 @@ def test_probe_run_fills_progress_chart_and_table(window, script, qtbot) -> None
     qtbot.waitUntil(lambda: "finished" in view.status.text(), timeout=20_000)
     assert view.progress.value() == view.progress.maximum() == 6  # 3 probes × 2 personas
     assert view.chart.series == ["Base", "Prompted TA"]
-    assert view.table.columnCount() == 2
+    assert view.grid.rowCount() == 3 and view.grid.columnCount() == 2 + 2  # category, question, personas
     run = open_store().list_runs(1)[0]
     assert f"Run {run['id']} finished" in view.status.text()
     assert run["kind"] == "probe" and run["n_answers"] == 6 and run["status"] == "done"
-    # the evidence behind a pass rate: row 0 is the first category, column 1 the Prompted TA
-    view.show_answers(0, 1)
+    # the evidence behind a cell: row 0 is the first probe, column 3 the Prompted TA
+    view.grid.cellClicked.emit(0, 3)
     shown = view.details.toPlainText()
-    assert "prompted · identity" in shown and "Who are you?" in shown
+    assert "Prompted TA" in shown and "Who are you?" in shown
     assert "I am a scripted answer." in shown and ("✓ pass" in shown or "✗ fail" in shown)
+    assert "Assertions:" in shown
 
 
 def test_errors_show_in_a_banner_not_a_dialog(window, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -108,7 +109,7 @@ def test_last_scores_are_back_after_a_restart(window, qtbot) -> None:  # type: i
     qtbot.addWidget(again)
     qtbot.waitUntil(lambda: bool(again.names), timeout=10_000)
     assert again.probes.chart.series == ["Base", "Prompted TA"]
-    assert again.probes.table.rowCount() > 0
+    assert again.probes.grid.rowCount() > 0
     again.close()
 
 

@@ -1,0 +1,197 @@
+"""The probe grid (probes × personas, pass/fail cells), the evidence behind a cell, the figures strip.
+
+Split from probes.py so the view there is only layout and wiring; these widgets
+know nothing about the worker and are filled from store rows or live progress.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QWidget
+
+from engine.scoring import FIGURES, flagged_figures, format_figure
+
+PASS_BG = "#bfe8bf"
+FAIL_BG = "#f5bcbb"
+PASS_FG = "#1d5e1d"
+FAIL_FG = "#8a1c1c"
+FLAG_FG = "#b3141b"
+
+
+def display_name(pid: str, names: dict[str, str]) -> str:
+    """``merged:0.35`` reads as "Merged α=0.35", not as an id, in headers and details."""
+    base, _, scale = pid.partition(":")
+    name = names.get(pid) or names.get(base) or base
+    return f"{name.split(' α=')[0]} α={scale}" if scale else name
+
+
+class ProbeGrid(QTableWidget):
+    """One row per probe, one column per persona: a class sees where each persona fails at a glance."""
+
+    FIXED = 2  # category and question columns before the personas
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, self.FIXED, parent)
+        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        # no selection colour: it would hide the pass/fail colour of the cell being read
+        self.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.verticalHeader().setVisible(False)
+        self.setWordWrap(False)
+        self.personas: list[str] = []
+        self.probe_rows: dict[str, int] = {}
+        self.categories: list[str] = []  # per row
+        self.answers: dict[tuple[str, str], dict[str, Any]] = {}
+        self.shown_category: str | None = None
+
+    def set_personas(self, personas: list[str], names: dict[str, str]) -> None:
+        self.setRowCount(0)
+        self.personas = list(personas)
+        self.probe_rows, self.categories, self.answers = {}, [], {}
+        self.setColumnCount(self.FIXED + len(personas))
+        # two-line persona headers leave the width to the questions
+        heads = [display_name(p, names).replace(" ", "\n", 1) for p in personas]
+        self.setHorizontalHeaderLabels(["Category", "Question", *heads])
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for col in range(self.FIXED, self.columnCount()):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+
+    def place(self, probe_id: str, category: str, question: str) -> int:
+        """The row of a probe, added on its first answer (a live run fills the grid as it goes)."""
+        if probe_id in self.probe_rows:
+            row = self.probe_rows[probe_id]
+            cell = self.item(row, 1)
+            if question and cell is not None and not cell.text():
+                cell.setText(question)
+            return row
+        row = self.rowCount()
+        self.insertRow(row)
+        self.probe_rows[probe_id] = row
+        self.categories.append(category)
+        self.setItem(row, 0, QTableWidgetItem(category.replace("_", " ")))
+        q = QTableWidgetItem(question)
+        q.setToolTip(f"{probe_id}: {question}")
+        self.setItem(row, 1, q)
+        for col in range(self.FIXED, self.columnCount()):
+            self.setItem(row, col, QTableWidgetItem(""))
+        self.setRowHidden(row, self.shown_category not in (None, category))
+        return row
+
+    def set_result(self, persona_id: str, probe_id: str, passed: bool) -> None:
+        if persona_id not in self.personas or probe_id not in self.probe_rows:
+            return
+        item = QTableWidgetItem("✓ pass" if passed else "✗ fail")
+        item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+        item.setBackground(QBrush(QColor(PASS_BG if passed else FAIL_BG)))
+        item.setForeground(QBrush(QColor(PASS_FG if passed else FAIL_FG)))
+        item.setToolTip("Click to read the answer and its assertions")
+        self.setItem(self.probe_rows[probe_id], self.FIXED + self.personas.index(persona_id), item)
+
+    def load(self, answers: list[dict[str, Any]]) -> None:
+        """Fill from stored answers (a finished, cancelled or reopened run)."""
+        for a in answers:
+            self.place(a["probe_id"], a.get("category") or "", a.get("question") or "")
+            self.answers[(a["persona_id"], a["probe_id"])] = a
+            self.set_result(a["persona_id"], a["probe_id"], bool(a.get("passed")))
+
+    def show_category(self, category: str | None) -> None:
+        self.shown_category = category
+        for row, cat in enumerate(self.categories):
+            self.setRowHidden(row, category not in (None, cat))
+
+    def visible_rows(self) -> int:
+        return sum(1 for r in range(self.rowCount()) if not self.isRowHidden(r))
+
+    def key_at(self, row: int, col: int) -> tuple[str, str] | None:
+        """(persona, probe) under a cell, or None for the category/question columns."""
+        if col < self.FIXED or col - self.FIXED >= len(self.personas) or row >= self.rowCount():
+            return None
+        probe = next((p for p, r in self.probe_rows.items() if r == row), None)
+        return None if probe is None else (self.personas[col - self.FIXED], probe)
+
+
+def answer_html(answer: dict[str, Any], persona_name: str) -> str:
+    """The evidence behind one cell: the question, the full answer and every assertion's verdict."""
+    e = html.escape
+    ok = bool(answer.get("passed"))
+    verdict = (
+        f"<span style='color:{PASS_FG}'>✓ pass</span>"
+        if ok
+        else f"<span style='color:{FAIL_FG}'>✗ fail</span>"
+    )
+    checks = []
+    for name, result in (answer.get("scores") or {}).items():
+        mark = "✓" if result.get("passed") else "✗"
+        color = PASS_FG if result.get("passed") else FAIL_FG
+        checks.append(
+            f"<b style='color:{color}'>{mark} {e(name.replace('_', ' '))}</b>: {e(_reason(name, result))}"
+        )
+    stats = (
+        f"{answer.get('completion_tokens', 0)} tokens · {answer.get('tokens_per_s') or 0:.0f} tok/s · "
+        f"first token {(answer.get('ttft_s') or 0) * 1000:.0f} ms"
+    )
+    return (
+        f"<h3>{e(persona_name)} · {e(str(answer.get('probe_id')))} {verdict}</h3>"
+        f"<p><i>{e(str(answer.get('category') or '').replace('_', ' '))}</i>: "
+        f"<b>{e(answer.get('question') or '')}</b></p>"
+        f"<p style='white-space:pre-wrap'>{e(answer.get('answer') or '')}</p>"
+        f"<p>Assertions:<br>{'<br>'.join(checks) or 'none'}</p>"
+        f"<p style='color:gray'>{e(stats)}</p>"
+    )
+
+
+def _reason(name: str, result: dict[str, Any]) -> str:
+    """Why an assertion passed or failed, in words a student can check against the answer."""
+    detail = result.get("detail")
+    if name == "contains_any":
+        return f"found “{detail}”" if result.get("passed") else f"expected one of {detail}"
+    if name == "not_contains":
+        return "none of the forbidden words" if not detail else f"contains {', '.join(map(str, detail))}"
+    if name == "regex":
+        return f"{'matches' if result.get('passed') else 'does not match'} /{detail}/"
+    if name == "refusal":
+        refused = isinstance(detail, dict) and detail.get("refused")
+        wanted = refused if result.get("passed") else not refused
+        return (
+            f"{'refused' if refused else 'did not refuse'} (a refusal was {'' if wanted else 'not '}wanted)"
+        )
+    return str(detail)
+
+
+class FiguresTable(QTableWidget):
+    """The lecture's figures per persona; forgetting and over-generalisation in red when they appear."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(len(FIGURES), 0, parent)
+        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        # "Over-generalisation (lower is better)" on two lines: the width goes to the personas
+        self.setVerticalHeaderLabels([label.replace(" (", "\n(") for _, label in FIGURES])
+        self.setToolTip("Red: the persona forgot general skills Base has, or over-generalises more than Base")
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # no blank area below
+
+    def show_summary(self, summary: dict[str, Any], names: dict[str, str]) -> None:
+        personas = summary["personas"]
+        flagged = flagged_figures(summary)
+        self.setColumnCount(len(personas))
+        self.setHorizontalHeaderLabels([display_name(p, names).replace(" ", "\n", 1) for p in personas])
+        for col, pid in enumerate(personas):
+            for row, (key, _) in enumerate(FIGURES):
+                item = QTableWidgetItem(format_figure(key, summary["overall"][pid].get(key)))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                if key in flagged.get(pid, set()):
+                    font = QFont(item.font())
+                    font.setBold(True)
+                    item.setFont(font)
+                    item.setForeground(QBrush(QColor(FLAG_FG)))
+                    item.setToolTip(
+                        "Forgetting: worse than Base at general skills"
+                        if key == "forgetting"
+                        else "Over-generalises more than Base: the TA persona leaks into unrelated questions"
+                    )
+                self.setItem(row, col, item)

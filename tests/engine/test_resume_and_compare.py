@@ -1,0 +1,117 @@
+"""Resuming a probe run from its stored settings, and the figures that compare two runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import TalabError
+from engine.scoring import compare_figures, flagged_figures, summarize
+from engine.session import Lab, LabConfig
+from tests.fakes import FakeRuntime
+
+
+def _lab(lang: str = "en") -> Lab:
+    return Lab(LabConfig(lang=lang), runtime_factory=lambda model, n_ctx: FakeRuntime(model, n_ctx=n_ctx))
+
+
+def test_resume_asks_only_the_missing_answers_with_the_run_settings() -> None:
+    lab = _lab()
+    calls = {"n": 0}
+
+    def stop_after_three() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 3 * 5  # the fake answer is five words: cancel in the fourth answer
+
+    first = lab.probe(["base", "prompted"], category="identity", limit=3, should_cancel=stop_after_three)
+    assert first.status == "cancelled" and first.answered == 3
+    kept = {(a["persona_id"], a["probe_id"]): a["id"] for a in lab.store.answers(first.run_id)}
+    seen: list[tuple[str, bool]] = []
+    again = lab.resume_probe(first.run_id, on_progress=lambda p: seen.append((p.probe_id, p.skipped)))
+    assert again.run_id == first.run_id and again.status == "done" and again.answered == 3
+    answers = lab.store.answers(first.run_id)
+    assert len(answers) == 6 and {a["category"] for a in answers} == {"identity"}  # the stored selection
+    assert all({(a["persona_id"], a["probe_id"]): a["id"] for a in answers}[k] == v for k, v in kept.items())
+    assert [skipped for _, skipped in seen] == [True, True, True, False, False, False]
+    with pytest.raises(TalabError, match="already finished"):
+        lab.resume_probe(first.run_id)
+    lab.close()
+
+
+def test_resume_refuses_another_language_and_ask_runs() -> None:
+    lab = _lab()
+    run = lab.probe(["base"], limit=1, should_cancel=lambda: True)
+    ask = lab.ask("Who are you?", ["base"])
+    lab.close()
+    zh = _lab("zh-TW")
+    with pytest.raises(TalabError, match="switch the course language to en"):
+        zh.resume_probe(run.run_id)
+    with pytest.raises(TalabError, match="only probe runs"):
+        zh.resume_probe(ask)
+    zh.close()
+    lab = _lab()
+    live = lab.store.create_run(kind="probe", lang="en", personas=["base"])  # this process: alive
+    with pytest.raises(TalabError, match="still running"):
+        lab.resume_probe(live)
+    lab.close()
+
+
+def test_progress_names_the_category_question_and_run() -> None:
+    lab = _lab()
+    seen = []
+    result = lab.probe(["base"], category="injection", limit=1, on_progress=seen.append)
+    assert len(seen) == 1 and seen[0].category == "injection" and seen[0].run_id == result.run_id
+    assert seen[0].question and seen[0].passed is not None
+    lab.close()
+
+
+def _rows(persona: str, general: int, opinion: int) -> list[dict[str, object]]:
+    return [
+        {"persona_id": persona, "category": "general_skill", "passed": general},
+        {"persona_id": persona, "category": "open_opinion", "passed": opinion},
+    ]
+
+
+def test_forgetting_and_overgeneralisation_beyond_base_are_flagged() -> None:
+    summary = summarize(_rows("base", 1, 0) + _rows("finetuned", 0, 0) + _rows("prompted", 1, 1), ["base"])
+    flags = flagged_figures(summary)
+    assert flags["finetuned"] == {"forgetting"}  # over-generalises, but no more than Base does
+    assert flags["prompted"] == set() and flags["base"] == set()
+    worse = summarize(_rows("base", 1, 1) + _rows("finetuned", 1, 0), ["base"])
+    assert flagged_figures(worse)["finetuned"] == {"overgeneralisation_rate"}
+
+
+def test_two_runs_compare_figure_by_figure_per_persona() -> None:
+    a = summarize(_rows("base", 1, 1) + _rows("finetuned", 0, 0), ["base", "finetuned"])
+    b = summarize(_rows("base", 1, 1) + _rows("merged", 1, 0), ["base", "merged"])
+    rows = compare_figures(a, b)
+    by = {(r["persona"], r["key"]): r for r in rows}
+    assert [p for p in dict.fromkeys(r["persona"] for r in rows)] == ["base", "finetuned", "merged"]
+    assert by[("base", "general_ability")]["delta"] == 0.0
+    assert (
+        by[("finetuned", "general_ability")]["b"] is None
+        and by[("finetuned", "general_ability")]["delta"] is None
+    )
+    assert (
+        by[("merged", "overgeneralisation_rate")]["a"] is None
+        and by[("merged", "overgeneralisation_rate")]["b"] == 1.0
+    )
+
+
+def test_the_html_report_marks_forgetting_in_red() -> None:
+    from engine.report_html import render_report
+
+    summary = summarize(_rows("base", 1, 0) + _rows("finetuned", 0, 0), ["base", "finetuned"])
+    page = render_report({"id": 1}, [], summary)
+    assert "<td class=flag>+100 pts</td>" in page  # the fine-tuned persona forgot the general skill
+    assert page.count("class=flag>") == 1
+
+
+def test_a_killed_run_reads_as_interrupted_and_resumes() -> None:
+    lab = _lab()
+    run = lab.probe(["base"], category="identity", limit=2, should_cancel=lambda: True)
+    # as if the app had been killed mid-run: still "running", owned by a process that is gone
+    lab.store.db.table("runs").update(run.run_id, {"status": "running", "pid": 2**22 + 12345})
+    assert lab.store.get_run(run.run_id)["status"] == "interrupted"
+    again = lab.resume_probe(run.run_id)
+    assert again.status == "done" and len(lab.store.answers(run.run_id)) == 2
+    lab.close()
