@@ -142,7 +142,8 @@ class Lab:
         """Finish a cancelled or killed probe run with the settings it was started with.
 
         Only the missing (persona, probe) pairs are asked, so the finished answers and their
-        timings stay as they were; the GUI and ``talab probe --resume`` share this path.
+        timings stay as they were. The GUI's Resume uses it; ``talab probe --resume`` does the
+        same from the command line.
         """
         run = self.store.get_run(run_id)
         if run.get("kind") != "probe":
