@@ -43,11 +43,30 @@ class Lab:
         self.kb: CourseKB = load_kb(config.kb, lang=config.lang)
         self.personas: dict[str, Persona] = load_personas(self.kb, config.personas_file)
         self.model: ModelInfo = load_model_info(config.model)
+        self._refuse_adapters_for_other_models()
         self.store = store or open_store()
         self.runtime = runtime_factory(self.model, n_ctx=config.n_ctx)
 
     def close(self) -> None:
         self.runtime.close()
+
+    def _refuse_adapters_for_other_models(self) -> None:
+        """An adapter trained on another base model makes its personas unavailable, with the reason.
+
+        Its manifest names the base model's sha256. Without this check an adapter of the same
+        shape would load silently onto the wrong model (the class would see nonsense), and one of
+        another architecture would fail only when a question is asked.
+        """
+        from engine.finetune.registry import read_manifest
+
+        for persona in self.personas.values():
+            for adapter in persona.adapters if persona.available else []:
+                base = (read_manifest(adapter.path) or {}).get("base_model") or {}
+                if base.get("sha256") and base["sha256"] != self.model.sha256:
+                    persona.unavailable_reason = (
+                        f"adapter '{adapter.path.stem}' was trained on {base.get('file', 'another model')}, "
+                        f"not on {self.model.display_name}: train it again for this model"
+                    )
 
     def prompt_tokens(self) -> int:
         return int(self.runtime.count_tokens(self.kb.system_prompt))

@@ -123,3 +123,27 @@ def test_bad_probe_files(tmp_path: Path) -> None:
     dup.write_text("name: x\nprobes:\n" + one)
     with pytest.raises(ProbeError, match="regex does not compile"):
         load_probe_set(dup)
+
+
+def test_an_adapter_trained_on_another_model_makes_its_personas_unavailable(
+    talab_home: Path, lora_file: Path
+) -> None:
+    from engine.finetune.registry import write_manifest
+    from engine.session import Lab, LabConfig
+    from tests.fakes import FakeRuntime
+
+    target = talab_home / "adapters" / "xiaojin.gguf"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(lora_file.read_bytes())
+    write_manifest(target, {"base_model": {"file": "gemma-3-270m.gguf", "sha256": "0" * 64}})
+    lab = Lab(LabConfig(), runtime_factory=FakeRuntime)
+    try:
+        reason = lab.personas["finetuned"].unavailable_reason or ""
+        assert "trained on gemma-3-270m.gguf, not on SmolLM2-135M-Instruct" in reason
+        assert lab.personas["prompted"].available
+    finally:
+        lab.close()
+    write_manifest(target, {"base_model": {"file": "SmolLM2", "sha256": lab.model.sha256}})
+    lab = Lab(LabConfig(), runtime_factory=FakeRuntime)
+    assert lab.personas["finetuned"].available and lab.personas["merged"].available
+    lab.close()
