@@ -315,21 +315,25 @@ class MainWindow(SettingsHost, QMainWindow):
         self.banner.hide()
         self.train.set_running(True)
         self.trainer.start(spec)
+        self.worker.threads_requested.emit(1)  # leave a core to the trainer: both run faster
 
     @Slot(dict)
     def _on_trained(self, done: dict[str, Any]) -> None:
+        self.worker.threads_requested.emit(0)
         self.train.set_running(False)
         self.train.show_done(done)
         self.worker.load_requested.emit(self.config)  # personas re-check their adapters
 
     @Slot(str)
     def _on_train_failed(self, message: str) -> None:
+        self.worker.threads_requested.emit(0)
         self.train.set_running(False)
         self.train.status.setText("Training did not finish; any previous adapter is unchanged.")
         self._on_failed(message)
 
     @Slot()
     def _on_train_cancelled(self) -> None:
+        self.worker.threads_requested.emit(0)
         self.train.set_running(False)
         self.train.status.setText("Cancelled. Any previous adapter is unchanged.")
 

@@ -37,6 +37,7 @@ class LabWorker(QObject):
     probe_requested = Signal(list, dict)
     resume_requested = Signal(int)
     count_requested = Signal(int, str)
+    threads_requested = Signal(int)  # 0: the default again
     # reports (worker → GUI)
     loaded = Signal(dict)
     failed = Signal(str)
@@ -54,11 +55,13 @@ class LabWorker(QObject):
         self._factory: LabFactory = factory or (lambda cfg: Lab(cfg))
         self.lab: Lab | None = None
         self.cancel_event = threading.Event()
+        self.threads = 0  # inference threads asked for (0: the runtime's default)
         self.load_requested.connect(self._load)
         self.ask_requested.connect(self._ask)
         self.probe_requested.connect(self._probe)
         self.resume_requested.connect(self._resume)
         self.count_requested.connect(self._count)
+        self.threads_requested.connect(self._set_threads)
 
     def cancel(self) -> None:
         """Safe from any thread: the engine stops at the next token."""
@@ -84,6 +87,8 @@ class LabWorker(QObject):
                 self.lab = None
             lab = self._factory(config)
             self.lab = lab
+            if self.threads:
+                self._set_threads(self.threads)
             self.loaded.emit({
                 "model": lab.model.display_name,
                 "model_path": str(lab.model.path),
@@ -168,6 +173,13 @@ class LabWorker(QObject):
         except Exception:  # a count is a hint: the editor falls back to an estimate
             n = -1
         self.counted.emit(request, int(n))
+
+    @Slot(int)
+    def _set_threads(self, n: int) -> None:
+        """Training shares the CPU: fewer inference threads keep both fast (see Runtime.set_threads)."""
+        self.threads = n
+        if self.lab is not None and hasattr(self.lab.runtime, "set_threads"):
+            self.lab.runtime.set_threads(n)
 
     @Slot()
     def shutdown_slot(self) -> None:

@@ -13,7 +13,9 @@ def test_training_shows_progress_then_enables_the_finetuned_personas(window, qtb
     window.train.epochs.setValue(3)
     window.train.train_button.click()
     assert window.train.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: window.worker.threads == 1, timeout=5_000)  # a core left to the trainer
     qtbot.waitUntil(lambda: window.train.status.text().startswith("Done"), timeout=15_000)
+    qtbot.waitUntil(lambda: window.worker.threads == 0, timeout=5_000)
     assert (
         "final loss 0.100" in window.train.status.text()
         and "peak memory 1.0 GB" in window.train.status.text()

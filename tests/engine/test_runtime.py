@@ -172,3 +172,21 @@ def test_a_retrained_adapter_at_the_same_path_is_reloaded(runtime, model_info, t
     second = runtime.generate(WHO, SamplingParams(max_tokens=24)).text
     runtime.set_adapters([])
     assert first != second
+
+
+def test_fewer_threads_while_training_give_the_same_answer(runtime) -> None:  # type: ignore[no-untyped-def]
+    """The GUI drops to one inference thread while a training process runs; answers must not change."""
+    from engine.chat import Message
+    from engine.runtime import SamplingParams
+
+    question, params = [Message("user", "What is the capital of France?")], SamplingParams(max_tokens=16)
+    runtime.set_adapters([])
+    default = runtime.n_threads
+    before = runtime.generate(question, params).text
+    runtime.set_threads(1)
+    try:
+        assert runtime.n_threads == 1
+        assert runtime.generate(question, params).text == before
+    finally:
+        runtime.set_threads(0)
+    assert runtime.n_threads == default
