@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.store import open_store
+from tests.desktop.gaps import ask_three_columns
 
 pytestmark = pytest.mark.integration
 
@@ -39,9 +40,6 @@ def test_real_model_answers_in_every_column(qtbot) -> None:  # type: ignore[no-u
 def test_real_model_streams_three_columns_without_freezing_the_window(qtbot, lora_file, talab_home) -> None:  # type: ignore[no-untyped-def]
     """llama.cpp decodes on the worker thread; the GUI thread only appends tokens and keeps ticking."""
     import shutil
-    import time
-
-    from PySide6.QtCore import QTimer
 
     from desktop.app import MainWindow, settings
 
@@ -58,27 +56,13 @@ def test_real_model_streams_three_columns_without_freezing_the_window(qtbot, lor
     qtbot.addWidget(window)
     qtbot.waitUntil(lambda: bool(window.names), timeout=60_000)
     assert window.compare.picker.selected() == ["base", "prompted", "finetuned"]
-    gaps: list[float] = []
-    last = [time.perf_counter()]
-
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    timer = QTimer()
-    timer.timeout.connect(tick)
-    timer.start(10)
-    window.compare.question.setText("Write a short poem about the sea.")
-    window.compare.ask_button.click()
+    gaps = ask_three_columns(window, qtbot, "Write a short poem about the sea.", 120_000)
     cols = window.compare.columns
-    qtbot.waitUntil(
-        lambda: len(cols) == 3 and all("tok/s" in c.stats.text() for c in cols.values()), timeout=120_000
-    )
-    timer.stop()
     assert all(c.text.toPlainText().strip() for c in cols.values())
     assert "adapter xiaojin ×1" in cols["finetuned"].setup.text()
-    worst = max(gaps[1:])
-    print(f"max event-loop gap while 3 real columns streamed: {worst * 1000:.0f} ms over {len(gaps)} ticks")
+    worst = gaps.worst
+    print(
+        f"max event-loop gap while 3 real columns streamed: {worst * 1000:.0f} ms over {len(gaps.gaps)} ticks"
+    )
     assert worst < 0.1, f"the event loop stalled for {worst * 1000:.0f} ms"
     window.close()
