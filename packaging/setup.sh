@@ -47,8 +47,11 @@ case "$mode" in
     ;;
   package)
     "$VENV/bin/python" -m pip install -q -e ".[gui,package]"
-    exec "$VENV/bin/pyinstaller" --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
+    "$VENV/bin/pyinstaller" --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller \
       packaging/talab-app.spec
+    # the installer travels with the app: copy dist/talab-app anywhere, run linux/install.sh there
+    rm -rf dist/talab-app/linux && cp -r packaging/linux dist/talab-app/linux
+    echo "Built dist/talab-app ($(du -sh dist/talab-app | cut -f1)). Install: dist/talab-app/linux/install.sh"
     ;;
   test)
     echo "==> ruff";        "$VENV/bin/ruff" check engine desktop tests bench

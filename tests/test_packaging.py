@@ -116,6 +116,20 @@ def test_install_upgrade_and_uninstall_keep_the_users_data(tmp_path: Path) -> No
     assert not data.exists()
 
 
+def test_the_installer_travels_inside_the_built_app(tmp_path: Path) -> None:
+    import shutil
+
+    build = _fake_build(tmp_path, "3")
+    shutil.copytree(LINUX, build / "linux")  # what `make package` does
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_") and k != "TALAB_HOME"}
+    proc = subprocess.run(["bash", str(build / "linux" / "install.sh")], capture_output=True, text=True,
+                          env={**env, "HOME": str(home)}, timeout=60)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = subprocess.run([str(home / ".local" / "bin" / "talab-app")], capture_output=True, text=True)
+    assert out.stdout == "talab-app 3\n"
+
+
 def test_install_without_a_build_says_how_to_make_one(tmp_path: Path) -> None:
     proc = _sh("install.sh", tmp_path, str(tmp_path / "nothing"))
     assert proc.returncode == 2 and "make package" in proc.stderr

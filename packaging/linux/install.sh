@@ -5,7 +5,9 @@
 # lives elsewhere and is never touched.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-src="${1:-$here/../../dist/talab-app}"
+# run from a built app's linux/ folder, or from the source tree's packaging/linux/
+if [ -x "$here/../talab-app" ]; then default_src="$here/.."; else default_src="$here/../../dist/talab-app"; fi
+src="$(cd "${1:-$default_src}" 2>/dev/null && pwd || echo "${1:-$default_src}")"
 share="${XDG_DATA_HOME:-$HOME/.local/share}"
 bindir="${TALAB_BIN_DIR:-$HOME/.local/bin}"
 app="$share/talab-app"
