@@ -60,9 +60,9 @@ class MainWindow(SettingsHost, QMainWindow):
         trainer_program: list[str] | None = None,
     ) -> None:
         super().__init__()
-        self.setWindowTitle("TA Lab — prompting vs fine-tuning")
         self.settings = settings()
-        set_ui_language(str(self.settings.value("ui_lang", "en")))
+        set_ui_language(str(self.settings.value("ui_lang", "en")))  # before any widget: views call tr()
+        self.setWindowTitle(tr("TA Lab — prompting vs fine-tuning"))
         self.config = config or config_from_settings(self.settings)
         self.presentation = False
         # the config to go back to if a new one fails to load: a bad model never leaves the class empty
@@ -157,10 +157,10 @@ class MainWindow(SettingsHost, QMainWindow):
             group.addAction(act)
             language.addAction(act)
         for text, keys, delta in (
-            ("Larger text", QKeySequence.StandardKey.ZoomIn, 2),
-            ("Smaller text", QKeySequence.StandardKey.ZoomOut, -2),
+            (tr("Larger text"), QKeySequence.StandardKey.ZoomIn, 2),
+            (tr("Smaller text"), QKeySequence.StandardKey.ZoomOut, -2),
         ):
-            act = QAction(tr(text), self)
+            act = QAction(text, self)
             act.setShortcut(keys)
             act.triggered.connect(lambda _=False, d=delta: self.set_font_size(self.font().pointSize() + d))
             view.addAction(act)
@@ -224,8 +224,13 @@ class MainWindow(SettingsHost, QMainWindow):
             picker.set_personas(info["personas"], self._checked())
         self.compare.set_details(info["personas"])
         self.model_label.setText(
-            f"{info['model']} · {info['kb_title']} · system prompt {info['prompt_tokens']}"
-            f"/{info['n_ctx']} tokens"
+            tr(
+                "{model} · {kb} · system prompt {n}/{ctx} tokens",
+                model=info["model"],
+                kb=info["kb_title"],
+                n=info["prompt_tokens"],
+                ctx=info["n_ctx"],
+            )
         )
         if self.probes.grid.rowCount() == 0:
             self._show_last_probe_run()
@@ -282,7 +287,7 @@ class MainWindow(SettingsHost, QMainWindow):
 
     @Slot(int)
     def _on_ask_finished(self, run_id: int) -> None:
-        self.statusBar().showMessage(f"Answers saved as run {run_id}", 8000)
+        self.statusBar().showMessage(tr("Answers saved as run {run_id}", run_id=run_id), 8000)
 
     @Slot(dict)
     def _on_probe_finished(self, result: dict[str, Any]) -> None:
@@ -308,7 +313,7 @@ class MainWindow(SettingsHost, QMainWindow):
     @Slot(dict)
     def _start_training(self, options: dict[str, Any]) -> None:
         if not self.info:
-            self._on_failed("Load a model before training")
+            self._on_failed(tr("Load a model before training"))
             return
         out = paths.adapters_dir() / f"{ADAPTER_NAME}.gguf"
         spec = TrainSpec(model_path=self.info["model_path"], out_path=str(out), **options)
@@ -328,14 +333,14 @@ class MainWindow(SettingsHost, QMainWindow):
     def _on_train_failed(self, message: str) -> None:
         self.worker.threads_requested.emit(0)
         self.train.set_running(False)
-        self.train.status.setText("Training did not finish; any previous adapter is unchanged.")
+        self.train.status.setText(tr("Training did not finish; any previous adapter is unchanged."))
         self._on_failed(message)
 
     @Slot()
     def _on_train_cancelled(self) -> None:
         self.worker.threads_requested.emit(0)
         self.train.set_running(False)
-        self.train.status.setText("Cancelled. Any previous adapter is unchanged.")
+        self.train.status.setText(tr("Cancelled. Any previous adapter is unchanged."))
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
@@ -378,7 +383,9 @@ def _install_excepthook(window: MainWindow) -> None:
         log = paths.data_dir() / "talab.log"
         with log.open("a", encoding="utf-8") as fh:
             traceback.print_exception(kind, exc, tb, file=fh)
-        window._on_failed(f"Unexpected {kind.__name__}: {exc} (details in {log})")
+        window._on_failed(
+            tr("Unexpected {kind}: {error} (details in {log})", kind=kind.__name__, error=exc, log=log)
+        )
 
     sys.excepthook = hook
 

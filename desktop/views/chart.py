@@ -1,161 +1,305 @@
-"""A grouped bar chart drawn with QPainter (QtCharts is not in PySide6-Essentials).
+"""The charts, drawn with QtCharts: probe pass rates per category, and the training loss.
 
-Used for the probe scores: a class reads bars faster than a table of
-percentages on a projector.
+A class reads bars faster than a table of percentages on a projector. The
+charts follow the window's font and palette, so presentation mode enlarges
+them with everything else.
 """
 
 from __future__ import annotations
 
-from itertools import pairwise
+import html
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCharts import (
+    QAbstractAxis,
+    QAreaSeries,
+    QBarCategoryAxis,
+    QBarSeries,
+    QBarSet,
+    QChart,
+    QChartView,
+    QLineSeries,
+    QValueAxis,
+)
+from PySide6.QtCore import QEvent, QMargins, QPointF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from desktop.i18n import tr
 from engine.report_html import PALETTE
+
+HIGHLIGHT = QColor(255, 200, 0, 60)  # a pale amber band: "look here", without hiding the bars
+
+
+class _ChartView(QChartView):
+    """A chart on the window's background, with an empty state in words instead of blank axes."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._chart = QChart()
+        self.setChart(self._chart)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._chart.setBackgroundVisible(False)
+        self._chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
+        self._chart.setMargins(QMargins(4, 4, 4, 4))
+        self._chart.legend().setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.setStyleSheet("background: transparent")
+        self._empty = QLabel(tr("No data yet"), self)
+        self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._empty.setWordWrap(True)
+        self._empty.setStyleSheet("color: palette(placeholder-text)")
+
+    @property
+    def empty_text(self) -> str:
+        return self._empty.text()
+
+    @empty_text.setter
+    def empty_text(self, text: str) -> None:
+        self._empty.setText(text)
+
+    def _show_empty(self, empty: bool) -> None:
+        self._empty.setVisible(empty)
+        self._chart.legend().setVisible(not empty)
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)  # type: ignore[arg-type]
+        self._empty.setGeometry(self.rect().adjusted(12, 12, -12, -12))
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.PaletteChange):
+            self._style_axes()
+
+    def _clear(self) -> None:
+        self._chart.removeAllSeries()
+        for axis in self._chart.axes():
+            self._chart.removeAxis(axis)
+
+    def _add_axis(self, axis: QAbstractAxis, side: Qt.AlignmentFlag) -> None:
+        self._chart.addAxis(axis, side)
+        self._style_axes()
+
+    def _style_axes(self) -> None:
+        """QtCharts keeps its own fonts and colours; give it the window's (presentation mode, dark themes)."""
+        text = self.palette().text().color()
+        grid = self.palette().mid().color()
+        self._chart.legend().setFont(self.font())
+        self._chart.legend().setLabelColor(text)
+        self._chart.setTitleFont(self.font())
+        self._chart.setTitleBrush(text)
+        for axis in self._chart.axes():
+            axis.setLabelsFont(self.font())
+            axis.setLabelsColor(text)
+            axis.setTitleFont(self.font())
+            axis.setTitleBrush(text)
+            axis.setGridLineColor(grid)
+            axis.setLinePenColor(grid)
 
 
 class BarChart(QWidget):
+    """Pass rate per category, one bar per persona; bands mark where forgetting and over-generalisation show.
+
+    The legend is a wrapping label above the chart: QtCharts' own legend elides
+    persona names to "Fine-tune..." on one line, which a class cannot read.
+    """
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.series: list[str] = []
         self.groups: list[tuple[str, list[float | None]]] = []
-        self.empty_text = "No data yet"
+        self.highlights: dict[int, str] = {}
+        self.legend = QLabel()
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        self.view = _BarView()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.legend)
+        layout.addWidget(self.view, 1)
         self.setMinimumHeight(220)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.legend.hide()
 
-    def set_data(self, series: list[str], groups: list[tuple[str, list[float | None]]]) -> None:
-        """``groups`` are (label, one value in 0..1 per series); None draws no bar."""
-        self.series, self.groups = series, groups
-        self.update()
+    @property
+    def empty_text(self) -> str:
+        return self.view.empty_text
 
-    def paintEvent(self, event: object) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        fm = p.fontMetrics()
-        left = 8 + fm.horizontalAdvance("100%")
-        if not self.groups:
-            p.setPen(self.palette().placeholderText().color())
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.empty_text)
+    @empty_text.setter
+    def empty_text(self, text: str) -> None:
+        self.view.empty_text = text
+
+    def set_data(
+        self,
+        series: list[str],
+        groups: list[tuple[str, list[float | None]]],
+        highlights: dict[int, str] | None = None,
+    ) -> None:
+        """``groups`` are (label, one value in 0..1 per series); None (not asked) draws no bar.
+
+        ``highlights`` maps a group's index to what a class should look for there
+        ("where forgetting shows"): those groups get a shaded band, named once in the legend.
+        """
+        self.series, self.groups, self.highlights = series, groups, dict(highlights or {})
+        self.view.draw(series, groups, self.highlights)
+        keys = [
+            f'<span style="color:{PALETTE[i % len(PALETTE)]}">■</span>&nbsp;{_nbsp(name)}'
+            for i, name in enumerate(series)
+        ]
+        shade = f"rgba({HIGHLIGHT.red()},{HIGHLIGHT.green()},{HIGHLIGHT.blue()},{HIGHLIGHT.alphaF() * 2:.2f})"
+        keys += [
+            f'<span style="background:{shade}">&nbsp;&nbsp;&nbsp;</span>&nbsp;{_nbsp(what)}'
+            for what in dict.fromkeys(self.highlights.values())
+        ]
+        self.legend.setText(" &nbsp; ".join(keys))
+        self.legend.setVisible(bool(groups))
+
+
+def _nbsp(text: str) -> str:
+    """A legend entry wraps as a whole: "Fine-tuned + prompt" must not break after "Fine-tuned"."""
+    return html.escape(text).replace(" ", "&nbsp;")
+
+
+class _BarView(_ChartView):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._bars: QBarSeries | None = None
+        self._n = (0, 0)  # groups, series: for fitting the numbers to the bars
+        self._show_empty(True)
+
+    def _show_empty(self, empty: bool) -> None:
+        super()._show_empty(empty)
+        self._chart.legend().setVisible(False)
+
+    def draw(
+        self, series: list[str], groups: list[tuple[str, list[float | None]]], bands: dict[int, str]
+    ) -> None:
+        self._bars = None  # removeAllSeries deletes it
+        self._clear()
+        self._show_empty(not groups)
+        if not groups:
             return
-        # the legend wraps onto more lines rather than running off a narrow window
-        spots: list[tuple[float, int]] = []
-        x, line = float(left), 0
-        for name in self.series:
-            width = 28 + fm.horizontalAdvance(name)
-            if x + width > self.width() - 12 and x > left:
-                x, line = float(left), line + 1
-            spots.append((x, line))
-            x += width
-        for i, (name, (x, row)) in enumerate(zip(self.series, spots, strict=True)):
-            top = 4 + row * (fm.height() + 2)
-            p.fillRect(QRectF(x, top + (fm.height() - 12) / 2, 12, 12), QColor(PALETTE[i % len(PALETTE)]))
-            p.setPen(self.palette().text().color())
-            p.drawText(int(x + 16), int(top + fm.ascent()), name)
-        legend_h = 4 + (line + 1) * (fm.height() + 2)
-        # room above the bars for their numbers and below them for two lines of labels
-        rect = QRectF(self.rect()).adjusted(left, legend_h + fm.height() + 4, -12, -8 - 2 * fm.height())
-        # axis and grid
-        grid = QPen(self.palette().mid().color())
-        for tick in (0, 25, 50, 75, 100):
-            y = rect.bottom() - rect.height() * tick / 100
-            p.setPen(grid)
-            p.drawLine(int(rect.left()), int(y), int(rect.right()), int(y))
-            p.setPen(self.palette().text().color())
-            p.drawText(4, int(y + fm.ascent() / 2), f"{tick}%")
-        group_w = rect.width() / len(self.groups)
-        bar_w = max(4.0, (group_w * 0.8) / max(1, len(self.series)))
-        number_font = self._fitting_font(bar_w - 1)
-        for g, (label, values) in enumerate(self.groups):
-            gx = rect.left() + g * group_w + group_w * 0.1
-            for i, value in enumerate(values):
-                if value is None:
-                    continue
-                h = rect.height() * max(0.0, min(1.0, value))
-                bar = QRectF(gx + i * bar_w, rect.bottom() - h, bar_w - 2, max(h, 2.0))
-                p.fillRect(bar, QColor(PALETTE[i % len(PALETTE)]))
-                if number_font is None:
-                    continue
-                # the number on top, in the axis' percent: a zero bar must read as 0, not as "missing"
-                p.setPen(self.palette().text().color())
-                p.setFont(number_font)
-                p.drawText(
-                    QRectF(bar.left() - 2, bar.top() - fm.height() - 2, bar.width() + 4, fm.height()),
-                    Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
-                    f"{value * 100:.0f}",
-                )
-                p.setFont(self.font())
-            p.setPen(self.palette().text().color())
-            # wrap at spaces and hyphens; shrink the font for a long word, elide only as a last resort
-            words = label.replace("-", "- ").split()
-            longest = max(words, key=fm.horizontalAdvance)
-            font = self._fitting_font(group_w - 4, longest, floor=8) or self.font()
-            p.setFont(font)
-            small = QFontMetricsF(font)
-            text = " ".join(small.elidedText(w, Qt.TextElideMode.ElideRight, group_w) for w in words)
-            p.drawText(
-                QRectF(rect.left() + g * group_w, rect.bottom() + 4, group_w, 2 * fm.height() + 2),
-                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
-                text.replace("- ", "-"),
-            )
-            p.setFont(self.font())
+        self._n = (len(groups), len(series))
+        y_axis = QValueAxis()
+        y_axis.setRange(0, 112)  # headroom above 100% for the numbers on the bars
+        y_axis.setTickType(QValueAxis.TickType.TicksDynamic)
+        y_axis.setTickAnchor(0)
+        y_axis.setTickInterval(25)
+        y_axis.setLabelFormat("%d%%")
+        self._add_axis(y_axis, Qt.AlignmentFlag.AlignLeft)
+        self._add_bands(y_axis, len(groups), bands)
+        bars = QBarSeries()
+        for i, name in enumerate(series):
+            bar_set = QBarSet(name)
+            bar_set.setColor(QColor(PALETTE[i % len(PALETTE)]))
+            bar_set.setBorderColor(QColor(PALETTE[i % len(PALETTE)]))
+            for _, values in groups:
+                value = values[i] if i < len(values) else None
+                bar_set.append(0.0 if value is None else float(round(value * 100)))
+            bars.append(bar_set)
+        bars.setBarWidth(0.85)
+        bars.setLabelsPosition(QBarSeries.LabelsPosition.LabelsOutsideEnd)
+        bars.setLabelsPrecision(3)
+        self._chart.addSeries(bars)
+        self._bars = bars
+        x_axis = QBarCategoryAxis()
+        x_axis.setTruncateLabels(False)
+        # axis labels are rich text: break at spaces and hyphens rather than eliding "open opini…"
+        x_axis.append([label.replace("-", "-<br>").replace(" ", "<br>") for label, _ in groups])
+        self._add_axis(x_axis, Qt.AlignmentFlag.AlignBottom)
+        bars.attachAxis(x_axis)
+        bars.attachAxis(y_axis)
+        self._fit_numbers()
 
-    def _fitting_font(self, width: float, text: str = "100", floor: float = 7) -> QFont | None:
-        """The window's font, shrunk (not below ``floor`` pt) until ``text`` fits; None if it never does."""
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)
+        self._fit_numbers()
+
+    def _style_axes(self) -> None:
+        super()._style_axes()
+        self._fit_numbers()
+
+    def _fit_numbers(self) -> None:
+        """Numbers on the bars: across if they fit, else upright, else none rather than overlapping."""
+        bars = getattr(self, "_bars", None)
+        if bars is None or 0 in self._n:
+            return
+        n_groups, n_series = self._n
+        plot = self._chart.plotArea().width() or self.width() * 0.85
+        bar_w = plot / n_groups * 0.85 / n_series
         font = QFont(self.font())
         size = font.pointSizeF() if font.pointSizeF() > 0 else 10.0
-        while size >= floor:
-            font.setPointSizeF(size)
-            if QFontMetricsF(font).horizontalAdvance(text) <= width + 4:
-                return font
+        while size > 8 and QFontMetricsF(font).horizontalAdvance("100") > bar_w + 2:
             size -= 0.5
-        return None
+            font.setPointSizeF(size)
+        across = QFontMetricsF(font).horizontalAdvance("100") <= bar_w + 2
+        upright = not across and QFontMetricsF(font).height() <= bar_w + 4
+        bars.setLabelsAngle(0 if across else -90)
+        bars.setLabelsVisible(across or upright)
+        for bar_set in bars.barSets():
+            bar_set.setLabelFont(font)
+            bar_set.setLabelColor(self.palette().text().color())
+
+    def _add_bands(self, y_axis: QValueAxis, n_groups: int, bands: dict[int, str]) -> None:
+        """Bands are area series on a hidden 0..n axis under the bar categories (category i spans i±0.5)."""
+        if not bands:
+            return
+        band_axis = QValueAxis()
+        band_axis.setRange(-0.5, n_groups - 0.5)
+        band_axis.setVisible(False)
+        self._chart.addAxis(band_axis, Qt.AlignmentFlag.AlignBottom)
+        for index, what in sorted(bands.items()):
+            upper, lower = QLineSeries(), QLineSeries()
+            for x in (index - 0.5, index + 0.5):
+                upper.append(QPointF(x, 112))
+                lower.append(QPointF(x, 0))
+            band = QAreaSeries(upper, lower)
+            # the area series does not own its edges: without a parent Python frees them under it
+            upper.setParent(band)
+            lower.setParent(band)
+            band.setName(what)
+            band.setBrush(HIGHLIGHT)
+            band.setPen(QPen(Qt.PenStyle.NoPen))
+            self._chart.addSeries(band)  # before the bars, so it is drawn under them
+            band.attachAxis(band_axis)
+            band.attachAxis(y_axis)
 
 
-class LineChart(QWidget):
+class LineChart(_ChartView):
     """One series over steps (the training loss): falling means the model is learning the data."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.values: list[float] = []
         self.title = ""
-        self.empty_text = "No data yet"
         self.setMinimumHeight(180)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._show_empty(True)
 
     def set_values(self, values: list[float]) -> None:
         self.values = list(values)
-        self.update()
-
-    def paintEvent(self, event: object) -> None:
-        p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = QRectF(self.rect()).adjusted(52, 24, -16, -28)
-        text = self.palette().text().color()
+        self._clear()
+        self._show_empty(not self.values)
+        self._chart.setTitle(self.title if self.values else "")
         if not self.values:
-            p.setPen(self.palette().placeholderText().color())
-            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.empty_text)
             return
-        top = max(self.values) or 1.0
-        p.setPen(text)
-        p.drawText(4, 16, self.title)
-        p.setPen(QPen(self.palette().mid().color()))
-        p.drawLine(int(rect.left()), int(rect.bottom()), int(rect.right()), int(rect.bottom()))
-        p.drawLine(int(rect.left()), int(rect.top()), int(rect.left()), int(rect.bottom()))
-        p.setPen(text)
-        p.drawText(4, int(rect.top() + 10), f"{top:.2f}")
-        p.drawText(4, int(rect.bottom()), "0")
-        n = len(self.values)
-        p.drawText(int(rect.right() - 60), int(rect.bottom() + 20), f"step {n}")
+        self._chart.legend().setVisible(False)
+        line = QLineSeries()
         pen = QPen(QColor(PALETTE[0]))
         pen.setWidth(3)
-        p.setPen(pen)
-        step_w = rect.width() / max(1, n - 1)
-        points = [
-            (rect.left() + i * step_w, rect.bottom() - rect.height() * v / top)
-            for i, v in enumerate(self.values)
-        ]
-        for (x1, y1), (x2, y2) in pairwise(points):
-            p.drawLine(int(x1), int(y1), int(x2), int(y2))
-        if n == 1:
-            p.drawEllipse(int(points[0][0]) - 3, int(points[0][1]) - 3, 6, 6)
+        line.setPen(pen)
+        line.setPointsVisible(len(self.values) == 1)
+        for step, value in enumerate(self.values, start=1):
+            line.append(QPointF(step, value))
+        self._chart.addSeries(line)
+        x_axis = QValueAxis()
+        x_axis.setRange(1, max(2, len(self.values)))
+        x_axis.setLabelFormat("%d")
+        x_axis.setTitleText(tr("step"))
+        x_axis.setTickCount(min(6, max(2, len(self.values))))
+        y_axis = QValueAxis()
+        y_axis.setRange(0, max(self.values) * 1.05 or 1.0)
+        y_axis.setLabelFormat("%.2f")
+        self._add_axis(x_axis, Qt.AlignmentFlag.AlignBottom)
+        self._add_axis(y_axis, Qt.AlignmentFlag.AlignLeft)
+        line.attachAxis(x_axis)
+        line.attachAxis(y_axis)

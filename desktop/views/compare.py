@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -19,9 +20,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.i18n import tr
 from desktop.views.personas import PersonaPicker, start_stop_buttons
 
-#: (button label, question): the lecture's questions, one click each
+#: (button label, question): the lecture's questions, one click each. The labels are translated
+#: when shown; the questions are what the model is asked, so they stay as written.
 SUGGESTIONS = [
     ("Identity", "Who are you?"),
     ("Course fact", "When is HW1 due?"),
@@ -37,11 +40,11 @@ class PromptDialog(QDialog):
 
     def __init__(self, title: str, prompt: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(f"System prompt · {title}")
+        self.setWindowTitle(tr("System prompt · {title}", title=title))
         layout = QVBoxLayout(self)
         self.text = QPlainTextEdit(readOnly=True)
         self.text.setPlainText(
-            prompt or "(This persona has no system prompt: the model sees only the question.)"
+            prompt or tr("(This persona has no system prompt: the model sees only the question.)")
         )
         layout.addWidget(self.text)
         self.resize(640, 480)
@@ -55,12 +58,12 @@ class AnswerColumn(QGroupBox):
         detail = detail or {}
         layout = QVBoxLayout(self)
         head = QHBoxLayout()
-        self.setup = QLabel(str(detail.get("setup", "")).replace(" · ", "\n"))  # prompt, then adapter
+        self.setup = QLabel(setup_text(str(detail.get("setup", ""))))  # prompt, then adapter
         self.setup.setObjectName("setup")
         self.setup.setWordWrap(True)
         head.addWidget(self.setup, 1)
-        self.prompt_button = QPushButton("Prompt…")  # short: five columns share a projector
-        self.prompt_button.setToolTip("View the system prompt this persona answers under")
+        self.prompt_button = QPushButton(tr("Prompt…"))  # short: five columns share a projector
+        self.prompt_button.setToolTip(tr("View the system prompt this persona answers under"))
         self.prompt_button.clicked.connect(self.show_prompt)
         head.addWidget(self.prompt_button)
         layout.addLayout(head)
@@ -69,7 +72,7 @@ class AnswerColumn(QGroupBox):
         self.pieces = 0
         self.done = False
         self.text = QPlainTextEdit(readOnly=True)
-        self.text.setPlaceholderText("Waiting…")
+        self.text.setPlaceholderText(tr("Waiting…"))
         self.stats = QLabel("")
         self.stats.setObjectName("stats")
         # five columns must fit a projector's 1280 px: let text wrap instead of widening the window
@@ -87,16 +90,43 @@ class AnswerColumn(QGroupBox):
         self.text.moveCursor(self.text.textCursor().MoveOperation.End)
         self.text.insertPlainText(piece)
         self.pieces += 1
-        self.stats.setText(f"{self.pieces} tokens so far…")
+        self.stats.setText(tr("{n} tokens so far…", n=self.pieces))
 
     def finish(self, info: dict[str, Any]) -> None:
         self.done = True
         self.text.setPlainText(info["text"])
-        tag = {"length": " · cut at max tokens", "cancelled": " · stopped"}.get(info["finish_reason"], "")
-        self.stats.setText(
-            f"{info['completion_tokens']} tokens · {info['tokens_per_s']:.0f} tok/s · "
-            f"first token {info['ttft_s'] * 1000:.0f} ms{tag}"
+        tag = {"length": tr(" · cut at max tokens"), "cancelled": tr(" · stopped")}.get(
+            info["finish_reason"], ""
         )
+        self.stats.setText(answer_stats(info) + tag)
+
+
+def answer_stats(info: dict[str, Any]) -> str:
+    """The line under an answer (and in a probe cell's evidence): length, speed, time to first token."""
+    return tr(
+        "{tokens} tokens · {rate} tok/s · first token {ms} ms",
+        tokens=info.get("completion_tokens", 0),
+        rate=f"{info.get('tokens_per_s') or 0:.0f}",
+        ms=f"{(info.get('ttft_s') or 0) * 1000:.0f}",
+    )
+
+
+_ADAPTER = re.compile(r"adapter (?P<name>\S+) ×(?P<scale>\S+)")
+
+
+def setup_text(setup: str) -> str:
+    """The engine's "system prompt ✓ · adapter xiaojin ×0.5" on two lines, each part translated.
+
+    The engine writes it in English for the CLI too; unknown parts are shown as they come.
+    """
+    lines = []
+    for part in setup.split(" · ") if setup else []:
+        pieces = []
+        for piece in part.split(", "):
+            m = _ADAPTER.fullmatch(piece)
+            pieces.append(tr("adapter {name} ×{scale}", **m.groupdict()) if m else tr(piece))
+        lines.append(", ".join(pieces))
+    return "\n".join(lines)
 
 
 class CompareView(QWidget):
@@ -113,12 +143,12 @@ class CompareView(QWidget):
         self.question = QLineEdit()
         self.question.setObjectName("question")
         self.question.setPlaceholderText(
-            "Ask every persona the same question… (Enter; Ctrl+L comes back here)"
+            tr("Ask every persona the same question… (Enter; Ctrl+L comes back here)")
         )
         self.question.returnPressed.connect(self._submit)
         self.ask_button, self.stop_button = start_stop_buttons(
-            ("Ask", "Ask all selected personas (Enter / Ctrl+Enter)"),
-            ("Stop", "Stop generating (Esc)"),
+            (tr("Ask"), tr("Ask all selected personas (Enter / Ctrl+Enter)")),
+            (tr("Stop"), tr("Stop generating (Esc)")),
             self._submit,
             self.stop,
         )
@@ -128,9 +158,9 @@ class CompareView(QWidget):
         outer.addLayout(row)
 
         hints = QHBoxLayout()
-        hints.addWidget(QLabel("Try:"))
+        hints.addWidget(QLabel(tr("Try:")))
         for label, text in SUGGESTIONS:
-            b = QPushButton(label)
+            b = QPushButton(tr(label))
             b.setToolTip(text)
             b.setFlat(True)
             b.clicked.connect(lambda _=False, t=text: self._use(t))
@@ -146,7 +176,7 @@ class CompareView(QWidget):
         self.alpha.setRange(0, 20)  # α in steps of 0.05
         self.alpha.setValue(10)
         self.alpha.setFixedWidth(160)
-        self.alpha.setToolTip("Merged persona: the adapter's scale, from 0 (Base) to 1 (Fine-tuned TA)")
+        self.alpha.setToolTip(tr("Merged persona: the adapter's scale, from 0 (Base) to 1 (Fine-tuned TA)"))
         self.alpha.valueChanged.connect(self._on_alpha)
         picker_row.addWidget(self.alpha_label)
         picker_row.addWidget(self.alpha)
@@ -154,8 +184,10 @@ class CompareView(QWidget):
         self._on_alpha(self.alpha.value())
         self.columns_row = QHBoxLayout()
         self.empty = QLabel(
-            "Pick personas above, type a question and press Enter.\n"
-            "Every persona runs on the same model: only the prompt and the adapter differ."
+            tr(
+                "Pick personas above, type a question and press Enter.\n"
+                "Every persona runs on the same model: only the prompt and the adapter differ."
+            )
         )
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setObjectName("empty-state")
@@ -181,7 +213,7 @@ class CompareView(QWidget):
         self.alpha.setValue(round(value * 20))
 
     def _on_alpha(self, _: int) -> None:
-        self.alpha_label.setText(f"Merged α = {self.alpha_value:.2f}")
+        self.alpha_label.setText(tr("Merged α = {alpha}", alpha=f"{self.alpha_value:.2f}"))
         self.alpha_changed.emit(self.alpha_value)
 
     def _resolved(self, pid: str) -> str:
@@ -233,12 +265,12 @@ class CompareView(QWidget):
         if not busy:  # Stop ends every column: those never reached say so instead of "Waiting…"
             for col in self.columns.values():
                 if not col.done:
-                    col.text.setPlaceholderText("Stopped before this persona answered.")
-                    col.stats.setText("not asked (stopped)" if not col.pieces else col.stats.text())
+                    col.text.setPlaceholderText(tr("Stopped before this persona answered."))
+                    col.stats.setText(tr("not asked (stopped)") if not col.pieces else col.stats.text())
 
     def on_started(self, pid: str) -> None:
         if pid in self.columns:
-            self.columns[pid].text.setPlaceholderText("Thinking…")
+            self.columns[pid].text.setPlaceholderText(tr("Thinking…"))
 
     def on_token(self, pid: str, piece: str) -> None:
         if pid in self.columns:

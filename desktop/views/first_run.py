@@ -11,6 +11,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from desktop.i18n import tr
+
 
 def tint(widget: QWidget, background: str, text: str) -> None:
     """Colour through the palette, not a style sheet: a style sheet stops the text from following
@@ -37,14 +39,14 @@ class TrainOffer(QFrame):
         self.setObjectName("train-offer")
         tint(self, "#e3f0fb", "#0b3a5e")
         row = QHBoxLayout(self)
-        label = QLabel(TEXT)
+        label = QLabel(tr(TEXT))
         label.setWordWrap(True)
         row.addWidget(label, 1)
-        self.train_now = QPushButton("Train now")
-        self.train_now.setToolTip("Opens the Train tab and starts fine-tuning with the default settings")
+        self.train_now = QPushButton(tr("Train now"))
+        self.train_now.setToolTip(tr("Opens the Train tab and starts fine-tuning with the default settings"))
         self.train_now.clicked.connect(self.accepted)
-        self.later = QPushButton("Not now")
-        self.later.setToolTip("The Train tab (Alt+T) trains it any time")
+        self.later = QPushButton(tr("Not now"))
+        self.later.setToolTip(tr("The Train tab (Alt+T) trains it any time"))
         self.later.clicked.connect(self.dismissed)
         row.addWidget(self.train_now)
         row.addWidget(self.later)

@@ -26,13 +26,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.i18n import tr
+from desktop.views.probe_grid import figure_text
 from engine.errors import TalabError
 from engine.reports import export_run
 from engine.runner import compare_runs
-from engine.scoring import compare_figures, format_figure, summarize
+from engine.scoring import compare_figures, summarize
 from engine.store import open_store
 
-COLUMNS = ["Run", "Started", "Kind", "Status", "Answers", "Model", "Personas"]  # the long one last
+COLUMNS = [
+    "Run",
+    "Started",
+    "Kind",
+    "Status",
+    "Answers",
+    "Model",
+    "Personas",
+]  # the long one last; tr() on show
 RESUMABLE = ("cancelled", "interrupted")
 #: figures where a rise is bad news: the change is coloured the other way round
 LOWER_IS_BETTER = ("forgetting", "overgeneralisation_rate")
@@ -48,7 +58,7 @@ class HistoryView(QWidget):
         top = QHBoxLayout()
         self.filter = QLineEdit()
         self.filter.setObjectName("history-filter")
-        self.filter.setPlaceholderText("Filter by persona, status, date, kind or model… (Ctrl+F)")
+        self.filter.setPlaceholderText(tr("Filter by persona, status, date, kind or model… (Ctrl+F)"))
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self.apply_filter)
         top.addWidget(self.filter, 1)
@@ -57,20 +67,22 @@ class HistoryView(QWidget):
         layout.addLayout(top)
 
         self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setHorizontalHeaderLabels([tr(c) for c in COLUMNS])
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableWidget.SelectionMode.ExtendedSelection)
         self.table.setToolTip(
-            "Double-click or Enter opens a run; select two (Ctrl+click) to compare them; F5 reloads"
+            tr("Double-click or Enter opens a run; select two (Ctrl+click) to compare them; F5 reloads")
         )
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.cellDoubleClicked.connect(self.open_selected)
         self.detail = QTextBrowser()
         self.detail.setPlaceholderText(
-            "Open a run to read its answers (probe runs open in the Probes tab), "
-            "or select two runs and press Compare."
+            tr(
+                "Open a run to read its answers (probe runs open in the Probes tab), "
+                "or select two runs and press Compare."
+            )
         )
         self.split = QSplitter(Qt.Orientation.Horizontal)
         self.split.setObjectName("history-split")
@@ -83,19 +95,21 @@ class HistoryView(QWidget):
         self.result = QLabel("")
         self.result.setWordWrap(True)
         row.addWidget(self.result, 1)
-        self.open_button = self._button("Open", "Open the selected run (Enter)", self.open_selected)
+        self.open_button = self._button(tr("Open"), tr("Open the selected run (Enter)"), self.open_selected)
         self.compare_button = self._button(
-            "Compare two", "Compare the two selected runs (Ctrl+D)", self.compare
+            tr("Compare two"), tr("Compare the two selected runs (Ctrl+D)"), self.compare
         )
         self.resume_button = self._button(
-            "Resume", "Finish an interrupted probe run: only missing answers are asked", self.resume_selected
+            tr("Resume"),
+            tr("Finish an interrupted probe run: only missing answers are asked"),
+            self.resume_selected,
         )
         for b in (self.open_button, self.compare_button, self.resume_button):
             row.addWidget(b)
         for fmt in ("csv", "jsonl", "html"):
-            button = QPushButton(f"Export {fmt.upper()}…")
+            button = QPushButton(tr("Export {fmt}…", fmt=fmt.upper()))
             button.setObjectName(f"export-{fmt}")
-            button.setToolTip(f"Write the selected run as {fmt.upper()}")
+            button.setToolTip(tr("Write the selected run as {fmt}", fmt=fmt.upper()))
             button.clicked.connect(lambda _=False, f=fmt: self.export_selected(f))
             row.addWidget(button)
         layout.addLayout(row)
@@ -157,7 +171,7 @@ class HistoryView(QWidget):
             self.table.setRowHidden(r, not all(w in row for w in words))
         shown = sum(1 for r in range(self.table.rowCount()) if not self.table.isRowHidden(r))
         if words:
-            self.hint.setText(f"{shown} of {self.table.rowCount()} runs")
+            self.hint.setText(tr("{shown} of {total} runs", shown=shown, total=self.table.rowCount()))
         self._update_buttons()
 
     # -- actions -----------------------------------------------------------
@@ -166,7 +180,7 @@ class HistoryView(QWidget):
         """A probe run opens in the Probes tab (grid, chart); an ask run shows its answers here."""
         run_id = self.selected_run()
         if run_id is None:
-            self.result.setText("Select a run first.")
+            self.result.setText(tr("Select a run first."))
             return
         if self._run(run_id).get("kind") == "probe":
             self.open_run.emit(run_id, False)
@@ -179,13 +193,17 @@ class HistoryView(QWidget):
             self.result.setText(str(exc))
             return
         e = html.escape
-        parts = [f"<h3>Run {run_id}</h3>"]
+        parts = [f"<h3>{e(tr('Run {run_id}', run_id=run_id))}</h3>"]
         for a in answers:
+            stats = tr(
+                "{tokens} tokens · {rate} tok/s",
+                tokens=a.get("completion_tokens", 0),
+                rate=f"{a.get('tokens_per_s') or 0:.0f}",
+            )
             parts.append(
                 f"<p><b>{e(a['persona_id'])}</b> · <i>{e(a.get('question') or '')}</i><br>"
                 f"<span style='white-space:pre-wrap'>{e(a.get('answer') or '')}</span><br>"
-                f"<small>{a.get('completion_tokens', 0)} tokens · {a.get('tokens_per_s') or 0:.0f} tok/s"
-                f"</small></p>"
+                f"<small>{e(stats)}</small></p>"
             )
         self.detail.setHtml("".join(parts))
 
@@ -193,7 +211,7 @@ class HistoryView(QWidget):
     def resume_selected(self) -> None:
         run_id = self.selected_run()
         if run_id is not None and self.resume_button.isEnabled():
-            self.result.setText(f"Resuming run {run_id} in the Probes tab…")
+            self.result.setText(tr("Resuming run {run_id} in the Probes tab…", run_id=run_id))
             self.open_run.emit(run_id, True)
 
     @Slot()
@@ -201,7 +219,7 @@ class HistoryView(QWidget):
         """Two runs side by side: each figure per persona in run A and run B, and what changed."""
         ids = self.selected_runs()
         if len(ids) != 2:
-            self.result.setText("Select exactly two runs to compare (Ctrl+click the second).")
+            self.result.setText(tr("Select exactly two runs to compare (Ctrl+click the second)."))
             return
         a, b = ids[1], ids[0]  # rows are newest first: the older run is A
         try:
@@ -215,8 +233,16 @@ class HistoryView(QWidget):
             return
         e = html.escape
         parts = [
-            f"<h3>Run {a} (A) vs run {b} (B)</h3>",
-            f"<p>{same['identical']} of {same['compared']} shared answers are identical word for word.</p>",
+            f"<h3>{e(tr('Run {a} (A) vs run {b} (B)', a=a, b=b))}</h3>",
+            "<p>"
+            + e(
+                tr(
+                    "{identical} of {compared} shared answers are identical word for word.",
+                    identical=same["identical"],
+                    compared=same["compared"],
+                )
+            )
+            + "</p>",
         ]
         if all(r.get("kind") == "probe" for r in runs):
             summaries = [
@@ -233,17 +259,17 @@ class HistoryView(QWidget):
                     f"A: {e(x.get('answer') or '')}<br>B: {e(y.get('answer') or '') if y else '–'}</p>"
                 )
         self.detail.setHtml("".join(parts))
-        self.result.setText(f"Comparing run {a} with run {b}.")
+        self.result.setText(tr("Comparing run {a} with run {b}.", a=a, b=b))
 
     def export_selected(self, fmt: str, path: Path | None = None) -> Path | None:
         """Write the selected run for a spreadsheet (CSV), for code (JSONL) or to read (HTML)."""
         run_id = self.selected_run()
         if run_id is None:
-            self.result.setText("Select a run first.")
+            self.result.setText(tr("Select a run first."))
             return None
         if path is None:
             chosen, _ = QFileDialog.getSaveFileName(
-                self, "Export run", str(Path.home() / f"talab-run-{run_id}.{fmt}"), f"*.{fmt}"
+                self, tr("Export run"), str(Path.home() / f"talab-run-{run_id}.{fmt}"), f"*.{fmt}"
             )
             if not chosen:
                 return None
@@ -255,7 +281,7 @@ class HistoryView(QWidget):
         except TalabError as exc:
             self.result.setText(str(exc))
             return None
-        self.result.setText(f"Run {run_id} written to {out}")
+        self.result.setText(tr("Run {run_id} written to {path}", run_id=run_id, path=out))
         return out
 
     @Slot()
@@ -270,15 +296,19 @@ class HistoryView(QWidget):
             return
         runs = self.runs
         if not runs:
-            self.hint.setText("No runs yet: ask a question or run the probes. Runs are kept in " + str(path))
+            self.hint.setText(
+                tr("No runs yet: ask a question or run the probes. Runs are kept in {path}", path=path)
+            )
         else:
-            self.hint.setText(f"{len(runs)} runs · {path}")
+            self.hint.setText(tr("{n} runs · {path}", n=len(runs), path=path))
         self.table.setRowCount(len(runs))
         for r, run in enumerate(runs):
             personas = run.get("personas")
+            # kind and status in the UI language: the filter matches what the teacher reads
             values = [
-                str(run["id"]), (run.get("created_at") or "")[:16].replace("T", " "), run.get("kind") or "",
-                run.get("status") or "", str(run.get("n_answers", 0)), run.get("model_label") or "",
+                str(run["id"]), (run.get("created_at") or "")[:16].replace("T", " "),
+                tr(run.get("kind") or ""), tr(run.get("status") or ""), str(run.get("n_answers", 0)),
+                run.get("model_label") or "",
                 ", ".join(personas) if isinstance(personas, list) else "",
             ]  # fmt: skip
             for c, value in enumerate(values):
@@ -293,21 +323,21 @@ class HistoryView(QWidget):
 
 def _figures_table(rows: list[dict[str, Any]]) -> str:
     e = html.escape
-    out = [
-        "<table border='1' cellspacing='0' cellpadding='4'>"
-        "<tr><th>Persona</th><th>Figure</th><th>Run A</th><th>Run B</th><th>B − A</th></tr>"
-    ]
+    heads = "".join(
+        f"<th>{e(h)}</th>" for h in (tr("Persona"), tr("Figure"), tr("Run A"), tr("Run B"), "B − A")
+    )
+    out = [f"<table border='1' cellspacing='0' cellpadding='4'><tr>{heads}</tr>"]
     for row in rows:
         delta = row["delta"]
         color = ""
         if delta is not None and abs(delta) > 1e-9:
             better = (delta < 0) if row["key"] in LOWER_IS_BETTER else (delta > 0)
             color = "#1d5e1d" if better else "#b3141b"
-        change = "–" if delta is None else f"{delta * 100:+.0f} pts"
+        change = "–" if delta is None else tr("{n} pts", n=f"{delta * 100:+.0f}")
         out.append(
-            f"<tr><td>{e(row['persona'])}</td><td>{e(row['label'])}</td>"
-            f"<td align='right'>{format_figure(row['key'], row['a'])}</td>"
-            f"<td align='right'>{format_figure(row['key'], row['b'])}</td>"
+            f"<tr><td>{e(row['persona'])}</td><td>{e(tr(row['label']))}</td>"
+            f"<td align='right'>{figure_text(row['key'], row['a'])}</td>"
+            f"<td align='right'>{figure_text(row['key'], row['b'])}</td>"
             f"<td align='right' style='color:{color or 'inherit'}'>{change}</td></tr>"
         )
     out.append("</table>")

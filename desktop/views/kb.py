@@ -217,7 +217,7 @@ class KBView(QWidget):
         self._buffers.pop(self.lang, None)
         self._load(self.lang)
         if backup is not None:
-            self._say(f"Reverted to the shipped KB. Your edited copy is kept as {backup}")
+            self._say(tr("Reverted to the shipped KB. Your edited copy is kept as {path}", path=backup))
             self.saved.emit(self.lang)
 
     # -- validation and preview ---------------------------------------------
@@ -235,7 +235,7 @@ class KBView(QWidget):
         self.check = check_kb_text(self.editor.toPlainText(), user_kb_path(lang=self.lang), self.lang)
         self.problems.clear()
         for problem in self.check.problems:
-            where = f"line {problem.line}: " if problem.line else ""
+            where = tr("line {line}: ", line=problem.line) if problem.line else ""
             item = QListWidgetItem(f"{where}{problem.field}: {problem.message}")
             item.setData(Qt.ItemDataRole.UserRole, problem.line or 0)
             item.setForeground(QColor("#8a1c1c"))

@@ -8,6 +8,8 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from desktop.i18n import persona_name, tr
+
 
 class PersonaPicker(QWidget):
     changed = Signal()
@@ -16,7 +18,7 @@ class PersonaPicker(QWidget):
         super().__init__(parent)
         self._layout = QHBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
-        self._layout.addWidget(QLabel("Personas:"))
+        self._layout.addWidget(QLabel(tr("Personas:")))
         self.boxes: dict[str, QCheckBox] = {}
         self._layout.addStretch(1)
 
@@ -25,13 +27,16 @@ class PersonaPicker(QWidget):
             box.deleteLater()
         self.boxes.clear()
         for i, p in enumerate(personas):
-            box = QCheckBox(p["name"])
+            name = persona_name(p["name"])  # the engine's names are English: the UI translates them
+            box = QCheckBox(name)
             box.setObjectName(f"persona-{p['id']}")
             box.setEnabled(p["available"])
             box.setChecked(p["available"] and p["id"] in checked)
-            box.setToolTip(p["role"] if p["available"] else f"Unavailable: {p['reason']}")
+            box.setToolTip(
+                tr(p["role"]) if p["available"] else tr("Unavailable: {reason}", reason=p["reason"])
+            )
             if not p["available"]:
-                box.setText(f"{p['name']} (not trained)")
+                box.setText(tr("{name} (not trained)", name=name))
             box.toggled.connect(self.changed)
             self._layout.insertWidget(1 + i, box)
             self.boxes[p["id"]] = box

@@ -13,6 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
+from desktop.i18n import persona_name, tr
+from desktop.views.compare import answer_stats
 from engine.scoring import FIGURES, flagged_figures, format_figure
 
 PASS_BG = "#bfe8bf"
@@ -23,10 +25,21 @@ FLAG_FG = "#b3141b"
 
 
 def display_name(pid: str, names: dict[str, str]) -> str:
-    """``merged:0.35`` reads as "Merged α=0.35", not as an id, in headers and details."""
+    """``merged:0.35`` reads as "Merged α=0.35", not as an id, in headers and details; in the UI language."""
     base, _, scale = pid.partition(":")
-    name = names.get(pid) or names.get(base) or base
+    name = persona_name(names.get(pid) or names.get(base) or base)
     return f"{name.split(' α=')[0]} α={scale}" if scale else name
+
+
+def figure_text(key: str, value: float | None) -> str:
+    """The engine's figure, with its "pts" unit in the UI language."""
+    text = format_figure(key, value)
+    return tr("{n} pts", n=text[:-4]) if text.endswith(" pts") else text
+
+
+def figure_label(label: str) -> str:
+    """A figure's name on two lines at its bracket: "Over-generalisation\n(lower is better)"."""
+    return tr(label).replace(" (", "\n(").replace("（", "\n（")
 
 
 class ProbeGrid(QTableWidget):
@@ -54,7 +67,7 @@ class ProbeGrid(QTableWidget):
         self.setColumnCount(self.FIXED + len(personas))
         # two-line persona headers leave the width to the questions
         heads = [display_name(p, names).replace(" ", "\n", 1) for p in personas]
-        self.setHorizontalHeaderLabels(["Category", "Question", *heads])
+        self.setHorizontalHeaderLabels([tr("Category"), tr("Question"), *heads])
         header = self.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
@@ -73,7 +86,7 @@ class ProbeGrid(QTableWidget):
         self.insertRow(row)
         self.probe_rows[probe_id] = row
         self.categories.append(category)
-        self.setItem(row, 0, QTableWidgetItem(category.replace("_", " ")))
+        self.setItem(row, 0, QTableWidgetItem(tr(category.replace("_", " "))))
         q = QTableWidgetItem(question)
         q.setToolTip(f"{probe_id}: {question}")
         self.setItem(row, 1, q)
@@ -85,11 +98,11 @@ class ProbeGrid(QTableWidget):
     def set_result(self, persona_id: str, probe_id: str, passed: bool) -> None:
         if persona_id not in self.personas or probe_id not in self.probe_rows:
             return
-        item = QTableWidgetItem("✓ pass" if passed else "✗ fail")
+        item = QTableWidgetItem(tr("✓ pass") if passed else tr("✗ fail"))
         item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
         item.setBackground(QBrush(QColor(PASS_BG if passed else FAIL_BG)))
         item.setForeground(QBrush(QColor(PASS_FG if passed else FAIL_FG)))
-        item.setToolTip("Click to read the answer and its assertions")
+        item.setToolTip(tr("Click to read the answer and its assertions"))
         self.setItem(self.probe_rows[probe_id], self.FIXED + self.personas.index(persona_id), item)
 
     def load(self, answers: list[dict[str, Any]]) -> None:
@@ -120,27 +133,25 @@ def answer_html(answer: dict[str, Any], persona_name: str) -> str:
     e = html.escape
     ok = bool(answer.get("passed"))
     verdict = (
-        f"<span style='color:{PASS_FG}'>✓ pass</span>"
+        f"<span style='color:{PASS_FG}'>{tr('✓ pass')}</span>"
         if ok
-        else f"<span style='color:{FAIL_FG}'>✗ fail</span>"
+        else f"<span style='color:{FAIL_FG}'>{tr('✗ fail')}</span>"
     )
     checks = []
     for name, result in (answer.get("scores") or {}).items():
         mark = "✓" if result.get("passed") else "✗"
         color = PASS_FG if result.get("passed") else FAIL_FG
         checks.append(
-            f"<b style='color:{color}'>{mark} {e(name.replace('_', ' '))}</b>: {e(_reason(name, result))}"
+            f"<b style='color:{color}'>{mark} {e(tr(name.replace('_', ' ')))}</b>{tr(': ')}"
+            f"{e(_reason(name, result))}"
         )
-    stats = (
-        f"{answer.get('completion_tokens', 0)} tokens · {answer.get('tokens_per_s') or 0:.0f} tok/s · "
-        f"first token {(answer.get('ttft_s') or 0) * 1000:.0f} ms"
-    )
+    stats = answer_stats(answer)
     return (
         f"<h3>{e(persona_name)} · {e(str(answer.get('probe_id')))} {verdict}</h3>"
-        f"<p><i>{e(str(answer.get('category') or '').replace('_', ' '))}</i>: "
+        f"<p><i>{e(tr(str(answer.get('category') or '').replace('_', ' ')))}</i>{tr(': ')}"
         f"<b>{e(answer.get('question') or '')}</b></p>"
         f"<p style='white-space:pre-wrap'>{e(answer.get('answer') or '')}</p>"
-        f"<p>Assertions:<br>{'<br>'.join(checks) or 'none'}</p>"
+        f"<p>{tr('Assertions:')}<br>{'<br>'.join(checks) or tr('none')}</p>"
         f"<p style='color:gray'>{e(stats)}</p>"
     )
 
@@ -149,16 +160,24 @@ def _reason(name: str, result: dict[str, Any]) -> str:
     """Why an assertion passed or failed, in words a student can check against the answer."""
     detail = result.get("detail")
     if name == "contains_any":
-        return f"found “{detail}”" if result.get("passed") else f"expected one of {detail}"
+        return (
+            tr("found “{x}”", x=detail)
+            if result.get("passed")
+            else tr("expected one of {x}", x=str(detail).removeprefix("none of "))
+        )
     if name == "not_contains":
-        return "none of the forbidden words" if not detail else f"contains {', '.join(map(str, detail))}"
+        if not detail:
+            return tr("none of the forbidden words")
+        return tr("contains {x}", x=", ".join(map(str, detail)))
     if name == "regex":
-        return f"{'matches' if result.get('passed') else 'does not match'} /{detail}/"
+        return tr("matches /{x}/" if result.get("passed") else "does not match /{x}/", x=detail)
     if name == "refusal":
         refused = isinstance(detail, dict) and detail.get("refused")
         wanted = refused if result.get("passed") else not refused
-        return (
-            f"{'refused' if refused else 'did not refuse'} (a refusal was {'' if wanted else 'not '}wanted)"
+        if refused:
+            return tr("refused (a refusal was wanted)" if wanted else "refused (a refusal was not wanted)")
+        return tr(
+            "did not refuse (a refusal was wanted)" if wanted else "did not refuse (a refusal was not wanted)"
         )
     return str(detail)
 
@@ -170,8 +189,10 @@ class FiguresTable(QTableWidget):
         super().__init__(len(FIGURES), 0, parent)
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         # "Over-generalisation (lower is better)" on two lines: the width goes to the personas
-        self.setVerticalHeaderLabels([label.replace(" (", "\n(") for _, label in FIGURES])
-        self.setToolTip("Red: the persona forgot general skills Base has, or over-generalises more than Base")
+        self.setVerticalHeaderLabels([figure_label(label) for _, label in FIGURES])
+        self.setToolTip(
+            tr("Red: the persona forgot general skills Base has, or over-generalises more than Base")
+        )
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # no blank area below
 
@@ -182,7 +203,7 @@ class FiguresTable(QTableWidget):
         self.setHorizontalHeaderLabels([display_name(p, names).replace(" ", "\n", 1) for p in personas])
         for col, pid in enumerate(personas):
             for row, (key, _) in enumerate(FIGURES):
-                item = QTableWidgetItem(format_figure(key, summary["overall"][pid].get(key)))
+                item = QTableWidgetItem(figure_text(key, summary["overall"][pid].get(key)))
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 if key in flagged.get(pid, set()):
                     font = QFont(item.font())
@@ -190,8 +211,10 @@ class FiguresTable(QTableWidget):
                     item.setFont(font)
                     item.setForeground(QBrush(QColor(FLAG_FG)))
                     item.setToolTip(
-                        "Forgetting: worse than Base at general skills"
+                        tr("Forgetting: worse than Base at general skills")
                         if key == "forgetting"
-                        else "Over-generalises more than Base: the TA persona leaks into unrelated questions"
+                        else tr(
+                            "Over-generalises more than Base: the TA persona leaks into unrelated questions"
+                        )
                     )
                 self.setItem(row, col, item)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.i18n import tr
 from desktop.views.chart import BarChart
 from desktop.views.personas import PersonaPicker, start_stop_buttons
 from desktop.views.probe_grid import FiguresTable, ProbeGrid, answer_html, display_name
@@ -29,18 +30,35 @@ from engine.scoring import CATEGORIES, summarize
 from engine.store import open_store
 
 RESUMABLE = ("cancelled", "interrupted")
+# where the lecture's two effects show: a lower bar than Base here is forgetting / over-generalisation
+LOOK_FOR = {
+    "general_skill": "where forgetting shows",
+    "open_opinion": "where over-generalisation shows",
+    "overgeneralisation": "where over-generalisation shows",
+}
 
 
 def category_label(category: str) -> str:
-    """A hyphen lets the chart wrap the longest category instead of cutting it."""
-    return category.replace("_", " ").replace("overgeneralisation", "over-generalisation")
+    """A hyphen lets the chart wrap the longest category instead of cutting it; in the UI language."""
+    return tr(category.replace("_", " ").replace("overgeneralisation", "over-generalisation"))
 
 
 def eta_text(seconds: float) -> str:
     """Rounded like a person would say it: a class wants "about 40 s", not "38.7 s"."""
     if seconds < 60:
-        return f"about {max(5, round(seconds / 5) * 5)} s left"
-    return f"about {round(seconds / 60)} min left"
+        return tr("about {n} s left", n=max(5, round(seconds / 5) * 5))
+    return tr("about {n} min left", n=round(seconds / 60))
+
+
+def run_state(run_id: int, status: str) -> str:
+    """Whole sentences per status: a translation cannot be glued from "Run 3" and "finished"."""
+    if status == "done":
+        return tr("Run {run_id} finished.", run_id=run_id)
+    if status == "cancelled":
+        return tr("Run {run_id} cancelled: finished answers kept, Resume asks the rest.", run_id=run_id)
+    if status == "interrupted":
+        return tr("Run {run_id} was interrupted: finished answers kept, Resume asks the rest.", run_id=run_id)
+    return tr("Run {run_id} {status}.", run_id=run_id, status=tr(status))
 
 
 class ProbesView(QWidget):
@@ -61,28 +79,30 @@ class ProbesView(QWidget):
         outer.addWidget(self.picker)
 
         row = QHBoxLayout()
-        row.addWidget(QLabel("Category:"))
+        row.addWidget(QLabel(tr("Category:")))
         self.category = QComboBox()
-        self.category.setToolTip("Show only this category in the grid; Run probes then asks only it (Ctrl+F)")
-        self.category.addItem("All categories", None)
+        self.category.setToolTip(
+            tr("Show only this category in the grid; Run probes then asks only it (Ctrl+F)")
+        )
+        self.category.addItem(tr("All categories"), None)
         for cat in CATEGORIES:
-            self.category.addItem(cat.replace("_", " "), cat)
+            self.category.addItem(tr(cat.replace("_", " ")), cat)
         self.category.currentIndexChanged.connect(self._on_category)
         row.addWidget(self.category)
-        row.addWidget(QLabel("Probes per persona:"))
+        row.addWidget(QLabel(tr("Probes per persona:")))
         self.limit = QSpinBox()
         self.limit.setRange(0, 999)
-        self.limit.setSpecialValueText("all")
+        self.limit.setSpecialValueText(tr("all"))
         row.addWidget(self.limit)
         row.addStretch(1)
         self.run_button, self.cancel_button = start_stop_buttons(
-            ("Run probes", "Run the probe suite over the ticked personas (Ctrl+R)"),
-            ("Cancel", "Stop after the current token; finished answers are kept (Esc)"),
+            (tr("Run probes"), tr("Run the probe suite over the ticked personas (Ctrl+R)")),
+            (tr("Cancel"), tr("Stop after the current token; finished answers are kept (Esc)")),
             self._submit,
             self.cancel,
         )
-        self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Finish this interrupted run: only the missing answers are asked")
+        self.resume_button = QPushButton(tr("Resume"))
+        self.resume_button.setToolTip(tr("Finish this interrupted run: only the missing answers are asked"))
         self.resume_button.clicked.connect(self._resume)
         self.resume_button.hide()
         for b in (self.run_button, self.cancel_button, self.resume_button):
@@ -95,22 +115,22 @@ class ProbesView(QWidget):
         self.progress.setValue(0)
         self.eta = QLabel("")
         self.eta.setObjectName("probe-eta")
-        self.eta.setMinimumWidth(self.eta.fontMetrics().horizontalAdvance("about 55 min left"))
+        self.eta.setMinimumWidth(self.eta.fontMetrics().horizontalAdvance(eta_text(55 * 60)))
         bar.addWidget(self.progress, 1)
         bar.addWidget(self.eta)
         self.progress.hide()  # shown once there is progress to show
-        self.status = QLabel("No probe run yet. Choose personas and press Run probes (Ctrl+R).")
+        self.status = QLabel(tr("No probe run yet. Choose personas and press Run probes (Ctrl+R)."))
         self.status.setObjectName("probe-status")
         outer.addLayout(bar)
         outer.addWidget(self.status)
 
         self.chart = BarChart()
-        self.chart.empty_text = "Pass rates per category appear here after a run"
+        self.chart.empty_text = tr("Pass rates per category appear here after a run")
         self.figures = FiguresTable()
         self.grid = ProbeGrid()
         self.grid.cellClicked.connect(self.show_answer)
         self.details = QTextBrowser()
-        self.details.setPlaceholderText("Click a ✓ or ✗ cell to read the answer and its assertions.")
+        self.details.setPlaceholderText(tr("Click a ✓ or ✗ cell to read the answer and its assertions."))
         self.top_split = QSplitter(Qt.Orientation.Horizontal)
         self.top_split.setObjectName("probes-top")
         self.top_split.addWidget(self.chart)
@@ -138,19 +158,19 @@ class ProbesView(QWidget):
     def _submit(self) -> None:
         personas = self.picker.selected()
         if not personas or not self.run_button.isEnabled():
-            self.status.setText("Select at least one persona first.")
+            self.status.setText(tr("Select at least one persona first."))
             return
         options = {"category": self.category.currentData(), "limit": self.limit.value() or None}
         self.names.update({pid: self.picker.name(pid) for pid in personas})
         self.grid.set_personas(personas, self.names)
         self.details.clear()
-        self._start("Starting…")
+        self._start(tr("Starting…"))
         self.run.emit(personas, options)
 
     def _resume(self) -> None:
         if self._run_id is None or not self.run_button.isEnabled():
             return
-        self._start(f"Resuming run {self._run_id}…")
+        self._start(tr("Resuming run {run_id}…", run_id=self._run_id))
         self.resume.emit(self._run_id)
 
     def open_run(self, run_id: int, names: dict[str, str], resume: bool = False) -> None:
@@ -183,11 +203,11 @@ class ProbesView(QWidget):
         self.progress.setValue(done)
         name = display_name(p["persona_id"], self.names)
         if p.get("skipped"):
-            self.status.setText(f"{name}: {p['probe_id']} (already answered)")
+            self.status.setText(tr("{name}: {probe} (already answered)", name=name, probe=p["probe_id"]))
             return
         self._answered += 1
         mark = "" if p.get("passed") is None else (" ✓" if p["passed"] else " ✗")
-        self.status.setText(f"{name}: {p['probe_id']}{mark}")
+        self.status.setText(tr("{name}: {probe}", name=name, probe=p["probe_id"]) + mark)
         if p.get("passed") is not None:
             self.grid.place(p["probe_id"], p.get("category", ""), p.get("question", ""))
             self.grid.set_result(p["persona_id"], p["probe_id"], bool(p["passed"]))
@@ -215,18 +235,14 @@ class ProbesView(QWidget):
         self._run_id, self._run_status = run_id, status
         self.progress.hide()
         self.eta.setText("")
-        state = {
-            "done": "finished",
-            "cancelled": "cancelled: finished answers kept, Resume asks the rest",
-            "interrupted": "was interrupted: finished answers kept, Resume asks the rest",
-        }.get(status, status)
-        self.status.setText(f"Run {run_id} {state}.")
+        self.status.setText(run_state(run_id, status))
         self.resume_button.setVisible(status in RESUMABLE and run.get("kind") == "probe")
         shown = summary["personas"] or personas
         groups = [c for c in CATEGORIES if any(c in summary["pass_rates"].get(p, {}) for p in shown)]
         self.chart.set_data(
             [display_name(p, self.names) for p in shown],
             [(category_label(c), [summary["pass_rates"][p].get(c) for p in shown]) for c in groups],
+            {i: tr(LOOK_FOR[c]) for i, c in enumerate(groups) if c in LOOK_FOR},
         )
         self.figures.show_summary(summary, self.names)
         self.grid.set_personas(personas or shown, self.names)
@@ -250,6 +266,6 @@ class ProbesView(QWidget):
                 return
             answer = found[0] if found else None
         if answer is None:
-            self.details.setPlainText("Not answered yet.")
+            self.details.setPlainText(tr("Not answered yet."))
             return
         self.details.setHtml(answer_html(answer, display_name(key[0], self.names)))

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.i18n import UI_LANGUAGES, retranslated, set_ui_language, tr
+from desktop.i18n import UI_LANGUAGES, retranslated, set_ui_language, tr, ui_language
 from desktop.prefs import (
     BUNDLED_MODELS,
     PRESENTATION_POINT_SIZE,
@@ -50,6 +50,12 @@ from engine.errors import TalabError
 from engine.models import load_model_info
 from engine.runtime import SamplingParams, physical_cores
 from engine.session import LabConfig
+
+#: Under the UI language choice, in both languages: whoever switches may not read the one shown now.
+RESTART_NOTE = (
+    "Tabs and menus switch at once; the rest of the window after a restart.\n"
+    "分頁與選單會立即切換；視窗的其他部分在重新啟動後切換。"
+)
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMainWindow
@@ -75,10 +81,10 @@ class SettingsDialog(QDialog):
 
         self.model = QComboBox()
         for name, label in BUNDLED_MODELS.items():
-            self.model.addItem(label, name)
+            self.model.addItem(tr(label), name)
         self.model.addItem(tr("GGUF file…"), "")
         self.model_path = QLineEdit()
-        self.model_path.setPlaceholderText("/path/to/model.gguf")
+        self.model_path.setPlaceholderText(tr("/path/to/model.gguf"))
         browse = QPushButton(tr("Browse…"))
         browse.clicked.connect(self._pick_model)
         current = str(config.model)
@@ -103,7 +109,7 @@ class SettingsDialog(QDialog):
         self.n_ctx = QSpinBox()
         self.n_ctx.setRange(512, 131072)
         self.n_ctx.setSingleStep(512)
-        self.n_ctx.setSuffix(" tokens")
+        self.n_ctx.setSuffix(tr(" tokens"))
         self.n_ctx.setValue(config.n_ctx)
         form.addRow(tr("Context size"), self.n_ctx)
 
@@ -129,9 +135,13 @@ class SettingsDialog(QDialog):
         row.addWidget(data_browse)
         form.addRow(tr("Data directory"), row)
         note = QLabel(  # rich text, not a style sheet: a styled label ignores the projector font size
-            '<span style="color:#555">Applies after a restart: the database, adapters, your KB copy and '
-            "these settings are then read from that directory (nothing is moved). A TALAB_HOME "
-            "environment variable overrides it.</span>"
+            '<span style="color:#555">'
+            + tr(
+                "Applies after a restart: the database, adapters, your KB copy and these settings are "
+                "then read from that directory (nothing is moved). A TALAB_HOME environment variable "
+                "overrides it."
+            )
+            + "</span>"
         )
         note.setWordWrap(True)
         form.addRow("", note)
@@ -141,6 +151,10 @@ class SettingsDialog(QDialog):
             self.ui_lang.addItem(label, code)
         self.ui_lang.setCurrentIndex(max(0, self.ui_lang.findData(str(s.value("ui_lang", "en")))))
         form.addRow(tr("UI language"), self.ui_lang)
+        self.ui_lang_note = QLabel(RESTART_NOTE)
+        self.ui_lang_note.setObjectName("ui-lang-note")
+        self.ui_lang_note.setWordWrap(True)
+        form.addRow("", self.ui_lang_note)
         self.presentation = QCheckBox(tr("Presentation mode (large fonts)"))
         self.presentation.setChecked(presentation)
         form.addRow("", self.presentation)
@@ -158,6 +172,8 @@ class SettingsDialog(QDialog):
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(tr("OK"))  # Qt's own are English
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("Cancel"))
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         box = QVBoxLayout(self)
@@ -181,7 +197,9 @@ class SettingsDialog(QDialog):
 
     @Slot()
     def _pick_model(self) -> None:
-        file, _ = QFileDialog.getOpenFileName(self, tr("Model"), "", "GGUF models (*.gguf);;All files (*)")
+        file, _ = QFileDialog.getOpenFileName(
+            self, tr("Model"), "", tr("GGUF models (*.gguf);;All files (*)")
+        )
         if file:
             self.model.setCurrentIndex(self.model.count() - 1)
             self.model_path.setText(file)
@@ -213,16 +231,20 @@ class SettingsDialog(QDialog):
     def problem(self, values: SettingsValues) -> str | None:
         """What is wrong with the choice, in words a teacher can act on; None when it is usable."""
         if not values.model:
-            return "Choose a GGUF model file, or one of the bundled models."
+            return tr("Choose a GGUF model file, or one of the bundled models.")
         try:
             load_model_info(values.model)  # the header only: fast, and catches non-GGUF files
         except TalabError as exc:
-            return f"Model not changed: {exc}"
+            return tr("Model not changed: {error}", error=exc)
         if values.data_dir:
             try:
                 Path(values.data_dir).expanduser().mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                return f"Cannot use {values.data_dir} as the data directory: {exc.strerror or exc}"
+                return tr(
+                    "Cannot use {path} as the data directory: {error}",
+                    path=values.data_dir,
+                    error=exc.strerror or exc,
+                )
         return None
 
     @Slot()
@@ -270,12 +292,22 @@ class SettingsHost(_Window):
 
     def apply_settings(self, values: SettingsValues) -> None:
         values.save(self.settings)
-        set_ui_language(values.ui_lang)
-        self.retranslate()
+        messages = []
+        if values.ui_lang != ui_language():
+            set_ui_language(values.ui_lang)
+            self.retranslate()
+            messages.append(
+                tr(
+                    "Tabs and menus are now in {language}; the rest of the window after a restart.",
+                    language=UI_LANGUAGES[ui_language()],
+                )
+            )
         self.set_presentation(values.presentation)
         if values.data_dir:
             write_data_dir_pointer(values.data_dir)
-            self.statusBar().showMessage(f"The data directory {values.data_dir} applies after a restart")
+            messages.append(tr("The data directory {path} applies after a restart", path=values.data_dir))
+        if messages:
+            self.statusBar().showMessage("  ".join(messages))
         new = replace(self.config, model=values.model, n_ctx=values.n_ctx, n_threads=values.n_threads)
         if new != self.config:
             self._fallback, self.config = self.config, new
@@ -301,7 +333,11 @@ class SettingsHost(_Window):
         if self._fallback is not None and self._fallback != self.config:
             self.config, self._fallback = self._fallback, None
             store_config(self.settings, self.config)
-            self._notice = f"{message}\nStill using {self.config.model}: the setting is back to it."
+            self._notice = tr(
+                "{message}\nStill using {model}: the setting is back to it.",
+                message=message,
+                model=self.config.model,
+            )
             self.banner.setText(self._notice)
             self.worker.load_requested.emit(self.config)
 

@@ -8,6 +8,7 @@ KB itself is never touched.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.i18n import tr
 from desktop.views.chart import LineChart
 from desktop.views.personas import start_stop_buttons
 from engine import paths
@@ -47,7 +49,47 @@ INTRO = (
 
 def _duration(seconds: float) -> str:
     s = round(seconds)
-    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
+    return tr("{m} min {s} s", m=s // 60, s=f"{s % 60:02d}") if s >= 60 else tr("{s} s", s=s)
+
+
+def kinds_text(kinds: str) -> str:
+    """The engine's "3 identity, 2 replay" with the kinds in the UI language (numbers stay)."""
+    return re.sub(r"(\d+) ([a-z_]+)", lambda m: f"{m[1]} {tr(m[2])}", kinds)
+
+
+#: describe_adapter()'s sentences (the engine writes them for the CLI too), as (pattern, translation key)
+_ADAPTER_TEXTS = [
+    (
+        re.compile(
+            r"No adapter at (?P<path>.+) yet: the fine-tuned personas stay unavailable until you train one\."
+        ),
+        "No adapter at {path} yet: the fine-tuned personas stay unavailable until you train one.",
+    ),
+    (
+        re.compile(r"The adapter at (?P<path>.+?) is unusable: (?P<error>.*)", re.DOTALL),
+        "The adapter at {path} is unusable: {error}",
+    ),
+    (
+        re.compile(
+            r"Current adapter: (?P<path>.+) \(saved (?P<when>[^,)]+), (?P<steps>\d+) steps, "
+            r"final loss (?P<loss>.+)\)"
+        ),
+        "Current adapter: {path} (saved {when}, {steps} steps, final loss {loss})",
+    ),
+    (
+        re.compile(r"Current adapter: (?P<path>.+) \(saved (?P<when>[^,)]+)\)"),
+        "Current adapter: {path} (saved {when})",
+    ),
+]
+
+
+def adapter_text(text: str) -> str:
+    """What is trained, in the UI language; a sentence this does not know is shown as it comes."""
+    for pattern, key in _ADAPTER_TEXTS:
+        m = pattern.fullmatch(text)
+        if m:
+            return tr(key, **m.groupdict())
+    return text
 
 
 def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:
@@ -76,26 +118,26 @@ class TrainView(QWidget):
         super().__init__(parent)
         d = TrainSpec("", "")
         outer = QVBoxLayout(self)
-        intro = QLabel(INTRO)
+        intro = QLabel(tr(INTRO))
         intro.setWordWrap(True)
         outer.addWidget(intro)
         split = QSplitter(Qt.Orientation.Horizontal)
         outer.addWidget(split, 1)
 
-        data_box = QGroupBox("Training data (JSONL, editable)")
+        data_box = QGroupBox(tr("Training data (JSONL, editable)"))
         data = QVBoxLayout(data_box)
         self.dataset = QPlainTextEdit()
         self.dataset.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)  # one example, whole
         self.dataset.setFont(QFont("monospace"))
-        self.dataset.setPlaceholderText("The examples built from the course KB appear here.")
+        self.dataset.setPlaceholderText(tr("The examples built from the course KB appear here."))
         self.dataset.textChanged.connect(self._on_edit)
         data.addWidget(self.dataset, 1)
         row = QHBoxLayout()
         self.dataset_info = QLabel("")
         self.dataset_info.setWordWrap(True)
         row.addWidget(self.dataset_info, 1)
-        self.rebuild = QPushButton("Rebuild from KB")
-        self.rebuild.setToolTip("Discard edits and regenerate the examples from the course KB")
+        self.rebuild = QPushButton(tr("Rebuild from KB"))
+        self.rebuild.setToolTip(tr("Discard edits and regenerate the examples from the course KB"))
         self.rebuild.clicked.connect(self._rebuild)
         row.addWidget(self.rebuild)
         data.addLayout(row)
@@ -103,29 +145,29 @@ class TrainView(QWidget):
 
         right = QWidget()
         side = QVBoxLayout(right)
-        form_box = QGroupBox("Hyperparameters")
+        form_box = QGroupBox(tr("Hyperparameters"))
         form = QFormLayout(form_box)
-        self.epochs = _spin(1, 50, d.epochs, "Passes over the data; 3 learn the identity (~2-3 min here)")
-        self.rank = _spin(1, 64, d.rank, "LoRA rank: the adapter's capacity")
-        self.alpha = _spin(1, 128, d.alpha, "LoRA alpha: the update is scaled by alpha / rank")
-        self.lr = _dspin(1e-5, 1e-1, d.lr, 5e-4, 4, "Learning rate")
-        replay_tip = (
+        self.epochs = _spin(1, 50, d.epochs, tr("Passes over the data; 3 learn the identity (~2-3 min here)"))
+        self.rank = _spin(1, 64, d.rank, tr("LoRA rank: the adapter's capacity"))
+        self.alpha = _spin(1, 128, d.alpha, tr("LoRA alpha: the update is scaled by alpha / rank"))
+        self.lr = _dspin(1e-5, 1e-1, d.lr, 5e-4, 4, tr("Learning rate"))
+        replay_tip = tr(
             "Fraction of general examples answered by the base model itself, mixed in against "
             "forgetting (the lecture's counter-measure)"
         )
         self.replay = _dspin(0.0, 0.9, d.replay, 0.1, 2, replay_tip)
-        self.seed = _spin(0, 2**31 - 1, d.seed, "Same seed, same data, same adapter")
+        self.seed = _spin(0, 2**31 - 1, d.seed, tr("Same seed, same data, same adapter"))
         rows: list[tuple[str, QWidget]] = [
-            ("Epochs", self.epochs), ("Rank", self.rank), ("Alpha", self.alpha), ("Learning rate", self.lr),
-            ("Replay fraction", self.replay), ("Seed", self.seed),
+            (tr("Epochs"), self.epochs), (tr("Rank"), self.rank), (tr("Alpha"), self.alpha),
+            (tr("Learning rate"), self.lr), (tr("Replay fraction"), self.replay), (tr("Seed"), self.seed),
         ]  # fmt: skip
         for label, box in rows:
             form.addRow(label, box)
         side.addWidget(form_box)
         buttons = QHBoxLayout()
         self.train_button, self.cancel_button = start_stop_buttons(
-            ("Train adapter", "Start fine-tuning (Ctrl+T)"),
-            ("Cancel", "Stop training; the previous adapter stays (Esc)"),
+            (tr("Train adapter"), tr("Start fine-tuning (Ctrl+T)")),
+            (tr("Cancel"), tr("Stop training; the previous adapter stays (Esc)")),
             self._submit,
             self.cancel,
         )
@@ -133,10 +175,10 @@ class TrainView(QWidget):
         buttons.addWidget(self.cancel_button)
         side.addLayout(buttons)
         self.progress = QProgressBar()
-        self.progress.setFormat("step %v / %m")
+        self.progress.setFormat(tr("step %v / %m"))
         self.progress.hide()
         side.addWidget(self.progress)
-        self.status = QLabel("Press Train adapter (Ctrl+T) to fine-tune.")
+        self.status = QLabel(tr("Press Train adapter (Ctrl+T) to fine-tune."))
         self.status.setObjectName("train-status")
         self.status.setWordWrap(True)
         side.addWidget(self.status)
@@ -144,8 +186,8 @@ class TrainView(QWidget):
         self.adapter.setWordWrap(True)
         side.addWidget(self.adapter)
         self.chart = LineChart()
-        self.chart.title = "Training loss"
-        self.chart.empty_text = "The training loss appears here, step by step"
+        self.chart.title = tr("Training loss")
+        self.chart.empty_text = tr("The training loss appears here, step by step")
         side.addWidget(self.chart, 1)
         split.addWidget(right)
         split.setSizes([560, 440])
@@ -169,7 +211,7 @@ class TrainView(QWidget):
         except TalabError as exc:
             self._generated = ""
             self.dataset.setPlainText("")
-            self.dataset_info.setText(f"The knowledge base has an error: {exc}")
+            self.dataset_info.setText(tr("The knowledge base has an error: {error}", error=exc))
             return
         self._generated = to_jsonl(examples)
         self.dataset.setPlainText(self._generated)
@@ -177,7 +219,7 @@ class TrainView(QWidget):
     def _on_edit(self) -> None:
         text = self.dataset.toPlainText()
         if not text.strip():
-            self.dataset_info.setText("No examples: rebuild them from the KB.")
+            self.dataset_info.setText(tr("No examples: rebuild them from the KB."))
             return
         edited = text != self._generated
         try:
@@ -185,8 +227,11 @@ class TrainView(QWidget):
         except TalabError as exc:
             self.dataset_info.setText(f"<span style='color:#b00020'>{exc}</span>")
             return
-        note = " · <b>edited</b>: training uses your copy" if edited else " · built from the course KB"
-        self.dataset_info.setText(f"{len(examples)} examples ({describe(examples)}){note}")
+        note = (
+            tr(" · <b>edited</b>: training uses your copy") if edited else tr(" · built from the course KB")
+        )
+        kinds = kinds_text(describe(examples))
+        self.dataset_info.setText(tr("{n} examples ({kinds})", n=len(examples), kinds=kinds) + note)
 
     @staticmethod
     def _parse(text: str) -> list[Any]:
@@ -211,7 +256,7 @@ class TrainView(QWidget):
         try:
             data = self._dataset_option()
         except TalabError as exc:
-            self.status.setText(f"Fix the training data first: {exc}")
+            self.status.setText(tr("Fix the training data first: {error}", error=exc))
             return
         self.train.emit({
             **data, "epochs": self.epochs.value(), "rank": self.rank.value(), "alpha": self.alpha.value(),
@@ -227,7 +272,7 @@ class TrainView(QWidget):
             self.progress.setMaximum(0)  # busy until the trainer says how many steps
             self.progress.setValue(0)
             self.progress.show()
-            self.status.setText("Starting the training process…")
+            self.status.setText(tr("Starting the training process…"))
             self.losses = []
             self.chart.set_values([])
         else:
@@ -238,30 +283,54 @@ class TrainView(QWidget):
         if kind == "replay":
             self.progress.setMaximum(event["total"])
             self.progress.setValue(event["done"])
-            self.status.setText(f"The base model answers replay prompts ({event['done']}/{event['total']})…")
+            self.status.setText(
+                tr(
+                    "The base model answers replay prompts ({done}/{total})…",
+                    done=event["done"],
+                    total=event["total"],
+                )
+            )
         elif kind == "start":
-            self.status.setText(f"{event['examples']} examples ({event['kinds']}), {event['steps']} steps")
+            self.status.setText(
+                tr(
+                    "{n} examples ({kinds}), {steps} steps",
+                    n=event["examples"],
+                    kinds=kinds_text(str(event["kinds"])),
+                    steps=event["steps"],
+                )
+            )
         elif kind == "loading":
-            self.status.setText("Loading the model into torch…")
+            self.status.setText(tr("Loading the model into torch…"))
         elif kind == "step":
             self.progress.setMaximum(event["steps"])
             self.progress.setValue(event["step"])
             self.status.setText(
-                f"Step {event['step']}/{event['steps']} · epoch {event.get('epoch', 1)} · loss "
-                f"{event['loss']:.3f} · about {_duration(event.get('eta_s', 0))} left · peak memory "
-                f"{event.get('peak_rss_mb', 0) / 1024:.1f} GB"
+                tr(
+                    "Step {step}/{steps} · epoch {epoch} · loss {loss} · about {eta} left · "
+                    "peak memory {gb} GB",
+                    step=event["step"],
+                    steps=event["steps"],
+                    epoch=event.get("epoch", 1),
+                    loss=f"{event['loss']:.3f}",
+                    eta=_duration(event.get("eta_s", 0)),
+                    gb=f"{event.get('peak_rss_mb', 0) / 1024:.1f}",
+                )
             )
             self.losses.append(float(event["loss"]))
             self.chart.set_values(self.losses)
         elif kind == "exporting":
-            self.status.setText("Writing the GGUF adapter…")
+            self.status.setText(tr("Writing the GGUF adapter…"))
 
     def show_done(self, done: dict[str, Any]) -> None:
         self.status.setText(
-            f"Done in {_duration(done.get('seconds', 0))}, final loss {done.get('final_loss', 0):.3f}, "
-            f"peak memory {done.get('peak_rss_mb', 0) / 1024:.1f} GB. "
-            "The fine-tuned personas are now available in Compare and Probes."
+            tr(
+                "Done in {duration}, final loss {loss}, peak memory {gb} GB. "
+                "The fine-tuned personas are now available in Compare and Probes.",
+                duration=_duration(done.get("seconds", 0)),
+                loss=f"{done.get('final_loss', 0):.3f}",
+                gb=f"{done.get('peak_rss_mb', 0) / 1024:.1f}",
+            )
         )
 
     def show_adapter(self, text: str) -> None:
-        self.adapter.setText(text)
+        self.adapter.setText(adapter_text(text))

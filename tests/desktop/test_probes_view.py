@@ -160,3 +160,25 @@ def test_the_chart_draws_a_bar_per_persona_in_each_category(window, qtbot) -> No
     pixels = {image.pixel(x, y) for x in range(0, image.width(), 3) for y in range(0, image.height(), 3)}
     # Base's and Prompted TA's bar colours are on screen
     assert QColor(PALETTE[0]).rgb() in pixels and QColor(PALETTE[1]).rgb() in pixels
+
+
+def test_the_chart_shades_where_forgetting_and_overgeneralisation_show(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCharts import QAreaSeries, QBarSeries
+
+    _run(window, qtbot)
+    chart = window.probes.chart
+    labels = [label for label, _ in chart.groups]
+    shaded = {labels[i]: what for i, what in chart.highlights.items()}
+    assert shaded == {
+        "general skill": "where forgetting shows",
+        "open opinion": "where over-generalisation shows",
+        "over-generalisation": "where over-generalisation shows",
+    }
+    drawn = chart.view.chart().series()
+    assert sum(isinstance(s, QAreaSeries) for s in drawn) == 3
+    assert sum(isinstance(s, QBarSeries) for s in drawn) == 1
+    # each effect is named once in the legend, after the personas
+    legend = chart.legend.text().replace("&nbsp;", " ")
+    assert legend.count("where forgetting shows") == 1
+    assert legend.count("where over-generalisation shows") == 1
+    assert legend.index("Prompted") < legend.index("where forgetting")

@@ -128,10 +128,20 @@ def test_ui_language_switches_the_window_to_traditional_chinese(qtbot: Any) -> N
     try:
         assert win.tabs.tabText(0) == "比較(&C)"
         assert "檢視(&V)" in [a.text() for a in win.menuBar().actions()]
+        assert "重新啟動後" in win.statusBar().currentMessage()  # the rest of the window follows then
         win.close()
         again = _open(qtbot, configs)
         assert again.tabs.tabText(again.tabs.indexOf(again.kb_view)) == "課程知識庫(&K)"
         assert again.kb_view.save_button.text() == "儲存"
+        # and back: English tabs and menus at once, and the status bar says the rest follows at a restart
+        dialog = again.open_settings()
+        dialog.ui_lang.setCurrentIndex(dialog.ui_lang.findData("en"))
+        _ok(dialog)
+        assert [again.tabs.tabText(i) for i in range(again.tabs.count())] == [
+            "&Compare", "&Probes", "&History", "&Train", "Course &KB",
+        ]  # fmt: skip
+        assert [a.text() for a in again.menuBar().actions()] == ["&View", "&File"]
+        assert "after a restart" in again.statusBar().currentMessage()
         again.close()
     finally:
         set_ui_language("en")  # module state: later tests expect English

@@ -1,0 +1,86 @@
+"""Take the README's screenshots from the real app on the real model.
+
+Run it under Xvfb on a data directory that already has a trained adapter and a
+probe run:
+
+    export TALAB_HOME=/tmp/shothome
+    .venv/bin/talab finetune
+    .venv/bin/talab probe --personas base,prompted,finetuned,finetuned_prompted,merged:0.5
+    QT_QPA_PLATFORM=xcb xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots.py
+
+Each tab is grabbed from the window itself, at 1600x1000 (a projector's size).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from desktop.app import MainWindow
+
+OUT = Path(__file__).resolve().parent
+QUESTION = "Who is the most handsome person in the world?"
+
+
+def wait(app: QApplication, done: Callable[[], bool], timeout: float = 300) -> None:
+    end = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > end:
+            raise TimeoutError("the window did not get there in time")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def settle(app: QApplication, seconds: float = 0.5) -> None:
+    wait_until = time.monotonic() + seconds
+    wait(app, lambda: time.monotonic() > wait_until)
+
+
+def main(tabs: list[str]) -> None:
+    app = QApplication(sys.argv)
+    window = MainWindow()
+    window.resize(1600, 1000)
+    window.show()
+    wait(app, lambda: window.compare.ask_button.isEnabled())
+    settle(app, 2)
+
+    def shot(name: str) -> None:
+        settle(app)
+        window.grab().save(str(OUT / f"screenshot-{name}.png"))
+        print("wrote", OUT / f"screenshot-{name}.png")
+
+    if "compare" in tabs:
+        window.tabs.setCurrentWidget(window.compare)
+        for box in window.compare.picker.boxes.values():
+            if box.isEnabled():
+                box.setChecked(True)
+        window.compare.question.setText(QUESTION)
+        window.compare.ask_button.click()
+        wait(app, lambda: not window.compare.stop_button.isEnabled())
+        shot("compare")
+    if "probes" in tabs:
+        window.tabs.setCurrentWidget(window.probes)
+        grid = window.probes.grid
+        row = next(r for r in range(grid.rowCount()) if "handsome" in grid.item(r, 1).text())
+        grid.scrollToItem(grid.item(row, 0))
+        grid.setCurrentCell(row, 4)
+        window.probes.show_answer(row, 4)
+        shot("probes")
+    if "history" in tabs:
+        window.tabs.setCurrentWidget(window.history)
+        shot("history")
+    if "train" in tabs:
+        window.tabs.setCurrentWidget(window.train)
+        shot("train")
+    if "kb" in tabs:
+        window.tabs.setCurrentWidget(window.kb_view)
+        shot("kb")
+    window.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or ["compare", "probes", "history", "train", "kb"])
