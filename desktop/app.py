@@ -33,6 +33,7 @@ from desktop.workers import LabFactory, LabWorker, WorkerThread
 from engine import paths
 from engine.adapters import describe_adapter
 from engine.errors import TalabError
+from engine.finetune.registry import read_manifest
 from engine.finetune.train import TrainSpec
 from engine.kb import LANGUAGES, kb_path
 from engine.session import LabConfig
@@ -234,7 +235,9 @@ class MainWindow(SettingsHost, QMainWindow):
         )
         if self.probes.grid.rowCount() == 0:
             self._show_last_probe_run()
-        self.train.show_adapter(describe_adapter(paths.adapters_dir() / f"{ADAPTER_NAME}.gguf"))
+        adapter = paths.adapters_dir() / f"{ADAPTER_NAME}.gguf"
+        manifest = read_manifest(adapter) if adapter.exists() else None
+        self.train.show_adapter(describe_adapter(adapter), (manifest or {}).get("loss_curve"))
         self.train.set_kbs(training_kbs(info["kb"], self.config.lang))
         self._maybe_offer_training()
         self.kb_view.set_context(int(info["n_ctx"]))

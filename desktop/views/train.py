@@ -332,5 +332,9 @@ class TrainView(QWidget):
             )
         )
 
-    def show_adapter(self, text: str) -> None:
+    def show_adapter(self, text: str, loss_curve: list[float] | None = None) -> None:
+        """What is trained now; its recorded loss curve fills the chart until a new training starts."""
         self.adapter.setText(adapter_text(text))
+        if loss_curve and not self.cancel_button.isEnabled():
+            self.losses = [float(v) for v in loss_curve]
+            self.chart.set_values(self.losses)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from desktop.training import KILL_AFTER_MS
 
 
@@ -113,3 +115,22 @@ def test_not_now_is_remembered_across_restarts(window, qtbot) -> None:  # type: 
     qtbot.waitUntil(lambda: bool(again.names), timeout=10_000)
     assert not again.offer.isVisibleTo(again)
     again.close()
+
+
+@pytest.fixture
+def trained_before(talab_home: Path) -> list[float]:
+    """An adapter and its manifest from an earlier session, as the trainer writes them."""
+    from engine.finetune.registry import write_manifest
+
+    adapter = talab_home / "adapters" / "xiaojin.gguf"
+    adapter.parent.mkdir(parents=True, exist_ok=True)
+    adapter.write_bytes(b"an adapter from last week")
+    curve = [2.5, 1.25, 0.75, 0.5]
+    write_manifest(adapter, {"loss_curve": curve, "final_loss": curve[-1]})
+    return curve
+
+
+def test_after_a_restart_the_train_tab_shows_the_current_adapters_loss_curve(trained_before, window) -> None:  # type: ignore[no-untyped-def]
+    assert window.train.losses == trained_before
+    assert window.train.chart.values == trained_before
+    assert "xiaojin.gguf" in window.train.adapter.text()
