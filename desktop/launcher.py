@@ -25,6 +25,18 @@ def _gui(args: argparse.Namespace) -> int:
     return int(gui_main())
 
 
+def _gui_self_test() -> int:
+    """After the engine's check: can this installation draw the window's charts?"""
+    try:
+        from desktop.selfcheck import run
+
+        run()
+        return 0
+    except Exception as exc:  # a build without Qt's plugins must still end in one readable line
+        print(f"self-test failed: the window cannot be drawn: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     cli.COMMANDS["gui"] = _gui
     return cli.main(argv)
@@ -44,7 +56,8 @@ def app_main(argv: list[str] | None = None) -> int:
     if args[:1] == ["--self-test"]:
         from engine.selftest import main as self_test
 
-        return self_test(args[1:])
+        code = self_test(args[1:])
+        return code if code else _gui_self_test()
     if args[:1] == ["--train-worker"]:
         from engine.finetune.train import main as train_worker
 

@@ -32,7 +32,10 @@ def test_self_test_answers_per_persona_offline_and_leaves_user_data_alone(talab_
     assert "SmolLM2-135M-Instruct" in out
     assert "persona  base" in out and "persona  prompted" in out
     assert "2 answers stored" in out and "(temporary)" in out
-    assert out.strip().splitlines()[-1].startswith("ok: process start to first token")
+    lines = out.strip().splitlines()
+    assert lines[-2].startswith("ok: process start to first token")
+    # and the window's toolkit, QtCharts included, draws in this installation
+    assert lines[-1].startswith("gui ") and "QtCharts draw offscreen" in lines[-1]
     assert not (talab_home / "talab.db").exists()  # the user's database is never written
 
 
@@ -133,3 +136,18 @@ def test_the_installer_travels_inside_the_built_app(tmp_path: Path) -> None:
 def test_install_without_a_build_says_how_to_make_one(tmp_path: Path) -> None:
     proc = _sh("install.sh", tmp_path, str(tmp_path / "nothing"))
     assert proc.returncode == 2 and "make package" in proc.stderr
+
+
+def test_a_build_that_cannot_draw_the_window_fails_the_self_test_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    import desktop.launcher
+    import desktop.selfcheck
+
+    def broken() -> None:
+        raise ImportError("libQt6Charts.so.6: cannot open shared object file")
+
+    monkeypatch.setattr(desktop.selfcheck, "run", broken)
+    assert desktop.launcher._gui_self_test() == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "window cannot be drawn" in err[0] and "libQt6Charts" in err[0]
