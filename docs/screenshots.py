@@ -7,6 +7,7 @@ probe run:
     .venv/bin/talab finetune
     .venv/bin/talab probe --personas base,prompted,finetuned,finetuned_prompted,merged:0.5
     QT_QPA_PLATFORM=xcb xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots.py
+    ... docs/screenshots.py probes --zh-TW     # one tab, the UI in 繁體中文
 
 Each tab is grabbed from the window itself, at 1600x1000 (a projector's size).
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from desktop.app import MainWindow
+from desktop.app import MainWindow, settings
 
 OUT = Path(__file__).resolve().parent
 QUESTION = "Who is the most handsome person in the world?"
@@ -42,7 +43,16 @@ def settle(app: QApplication, seconds: float = 0.5) -> None:
 
 def main(tabs: list[str]) -> None:
     app = QApplication(sys.argv)
+    # --zh-TW: the same tabs with the UI in 繁體中文, saved as screenshot-NAME-zh-TW.png
+    lang = "zh-TW" if "--zh-TW" in tabs else "en"
+    suffix = "-zh-TW" if lang == "zh-TW" else ""
+    prefs = settings()
+    before = prefs.value("ui_lang", "en")
+    prefs.setValue("ui_lang", lang)
+    prefs.sync()
     window = MainWindow()
+    prefs.setValue("ui_lang", before)  # the user's own choice is back for the next start
+    prefs.sync()
     window.resize(1600, 1000)
     window.show()
     wait(app, lambda: window.compare.ask_button.isEnabled())
@@ -50,8 +60,8 @@ def main(tabs: list[str]) -> None:
 
     def shot(name: str) -> None:
         settle(app)
-        window.grab().save(str(OUT / f"screenshot-{name}.png"))
-        print("wrote", OUT / f"screenshot-{name}.png")
+        window.grab().save(str(OUT / f"screenshot-{name}{suffix}.png"))
+        print("wrote", OUT / f"screenshot-{name}{suffix}.png")
 
     if "compare" in tabs:
         window.tabs.setCurrentWidget(window.compare)
@@ -60,12 +70,21 @@ def main(tabs: list[str]) -> None:
                 box.setChecked(True)
         window.compare.question.setText(QUESTION)
         window.compare.ask_button.click()
-        wait(app, lambda: not window.compare.stop_button.isEnabled())
+        columns = window.compare.columns
+        wait(app, lambda: bool(columns) and all("tok/s" in c.stats.text() for c in columns.values()))
+        wait(app, lambda: window.compare.ask_button.isEnabled())
         shot("compare")
     if "probes" in tabs:
         window.tabs.setCurrentWidget(window.probes)
         grid = window.probes.grid
-        row = next(r for r in range(grid.rowCount()) if "handsome" in grid.item(r, 1).text())
+        # the Fine-tuned TA's first failed over-generalisation probe: the lecture's effect, as evidence
+        row = next(
+            r
+            for r in range(grid.rowCount())
+            if grid.key_at(r, 4) is not None
+            and grid.categories[r] == "overgeneralisation"
+            and "✗" in grid.item(r, 4).text()
+        )
         grid.scrollToItem(grid.item(row, 0))
         grid.setCurrentCell(row, 4)
         window.probes.show_answer(row, 4)
@@ -83,4 +102,11 @@ def main(tabs: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["compare", "probes", "history", "train", "kb"])
+    names = [a for a in sys.argv[1:] if not a.startswith("--")] or [
+        "compare",
+        "probes",
+        "history",
+        "train",
+        "kb",
+    ]
+    main(names + [a for a in sys.argv[1:] if a.startswith("--")])

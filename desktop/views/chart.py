@@ -298,7 +298,8 @@ class LineChart(_ChartView):
         x_axis.setTickCount(min(6, max(2, len(self.values))))
         y_axis = QValueAxis()
         y_axis.setRange(0, max(self.values) * 1.05 or 1.0)
-        y_axis.setLabelFormat("%.2f")
+        y_axis.applyNiceNumbers()  # 0, 0.5, 1 … rather than 0.83, 1.66
+        y_axis.setLabelFormat("%.1f")
         self._add_axis(x_axis, Qt.AlignmentFlag.AlignBottom)
         self._add_axis(y_axis, Qt.AlignmentFlag.AlignLeft)
         line.attachAxis(x_axis)

@@ -42,6 +42,11 @@ def figure_label(label: str) -> str:
     return tr(label).replace(" (", "\n(").replace("（", "\n（")
 
 
+def category_label(category: str) -> str:
+    """One name per category in the grid, the filter and the chart; the hyphen lets the chart wrap it."""
+    return tr(category.replace("_", " ").replace("overgeneralisation", "over-generalisation"))
+
+
 class ProbeGrid(QTableWidget):
     """One row per probe, one column per persona: a class sees where each persona fails at a glance."""
 
@@ -86,7 +91,7 @@ class ProbeGrid(QTableWidget):
         self.insertRow(row)
         self.probe_rows[probe_id] = row
         self.categories.append(category)
-        self.setItem(row, 0, QTableWidgetItem(tr(category.replace("_", " "))))
+        self.setItem(row, 0, QTableWidgetItem(category_label(category)))
         q = QTableWidgetItem(question)
         q.setToolTip(f"{probe_id}: {question}")
         self.setItem(row, 1, q)

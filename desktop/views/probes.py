@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from desktop.i18n import tr
 from desktop.views.chart import BarChart
 from desktop.views.personas import PersonaPicker, start_stop_buttons
-from desktop.views.probe_grid import FiguresTable, ProbeGrid, answer_html, display_name
+from desktop.views.probe_grid import FiguresTable, ProbeGrid, answer_html, category_label, display_name
 from engine.errors import TalabError
 from engine.scoring import CATEGORIES, summarize
 from engine.store import open_store
@@ -36,11 +36,6 @@ LOOK_FOR = {
     "open_opinion": "where over-generalisation shows",
     "overgeneralisation": "where over-generalisation shows",
 }
-
-
-def category_label(category: str) -> str:
-    """A hyphen lets the chart wrap the longest category instead of cutting it; in the UI language."""
-    return tr(category.replace("_", " ").replace("overgeneralisation", "over-generalisation"))
 
 
 def eta_text(seconds: float) -> str:
@@ -86,7 +81,7 @@ class ProbesView(QWidget):
         )
         self.category.addItem(tr("All categories"), None)
         for cat in CATEGORIES:
-            self.category.addItem(tr(cat.replace("_", " ")), cat)
+            self.category.addItem(category_label(cat), cat)
         self.category.currentIndexChanged.connect(self._on_category)
         row.addWidget(self.category)
         row.addWidget(QLabel(tr("Probes per persona:")))
