@@ -250,7 +250,7 @@ def test_dataset_only_writes_editable_jsonl_and_a_broken_edit_names_the_line(tmp
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert {r["kind"] for r in rows} == {"identity", "fact", "refusal"}
     assert {r["lang"] for r in rows} == {"en", "zh-TW"}
-    assert rows[0]["messages"][0] == {"role": "user", "content": "Who are you?"}
+    assert rows[0]["messages"][0] == {"role": "user", "content": "Who am I talking to?"}
     assert "Xiao Jin" in rows[0]["messages"][1]["content"]
     lines = out.read_text(encoding="utf-8").splitlines()
     lines[2] = '{"messages": [{"role": "user", "content": "hi"}]}'

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,15 @@ from engine.finetune.dataset import (
     Example,
     build_examples,
     dataset_sha256,
+    normalise,
+    probe_questions,
     read_jsonl,
     write_jsonl,
 )
 from engine.finetune.encode import IGNORE, encode, encode_all
 from engine.finetune.replay import GENERAL_PROMPTS, _trim, generate_replay, replay_count
 from engine.kb import load_kb
+from engine.probes import load_probe_set
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +36,30 @@ def test_the_dataset_covers_identity_facts_and_refusals_in_both_languages(exampl
     identity_en = [e for e in examples if e.kind == "identity" and e.lang == "en"]
     assert len({e.question for e in identity_en}) >= 15  # many paraphrases, not one example
     assert all("Xiao Jin" in e.answer for e in identity_en)
-    hw1 = next(e for e in examples if e.question == "When is HW1 due?")
+    hw1 = next(e for e in examples if e.question == "When do I have to hand in HW1?")
     assert "2025-03-14 23:59" in hw1.answer  # straight from the KB
+
+
+def test_the_probes_are_held_out_of_the_training_and_replay_data(examples: list[Example]) -> None:
+    """A probe that is also a training question measures memory, not the lecture's effect."""
+    probes = [q for p in load_probe_set().probes for q in p.question.values()]
+    asked = [e.question for e in examples] + GENERAL_PROMPTS
+    assert not {normalise(q) for q in asked} & probe_questions()
+    # nor nearly the same words ("What's your name?" for "What is your name?")
+    close = [
+        (q, p)
+        for q in asked
+        for p in probes
+        if difflib.SequenceMatcher(None, q.casefold(), p.casefold()).ratio() >= 0.8
+    ]
+    assert close == []
+
+
+def test_a_training_question_that_is_a_probe_is_dropped() -> None:
+    kb = load_kb(lang="en")
+    everything = build_examples([kb], held_out=set())
+    held = build_examples([kb], held_out={normalise("TELL me about yourself")})
+    assert [e.question for e in everything if e not in held] == ["Tell me about yourself."]
 
 
 def test_a_kb_edit_changes_the_data_and_its_hash(tmp_path: Path, examples: list[Example]) -> None:
@@ -112,5 +138,5 @@ def test_replay_answers_come_from_the_base_model(model_info, runtime) -> None:  
     direct = runtime.generate(  # type: ignore[attr-defined]
         [Message("user", GENERAL_PROMPTS[0])], SamplingParams(temperature=0.0, max_tokens=24)
     )
-    if got and got[0].question == GENERAL_PROMPTS[0]:
-        assert direct.text.strip().startswith(got[0].answer[:20])
+    assert got and got[0].question == GENERAL_PROMPTS[0]
+    assert direct.text.strip().startswith(got[0].answer[:20])
