@@ -3,20 +3,25 @@
 After qutebrowser's GUIProcess: the child is the same ``python -m
 engine.finetune.train`` the CLI runs; cancel is terminate, then kill if it
 does not exit within a grace period. The adapter is only replaced when the
-child reports ``done``.
+child reports ``done``. A child that dies otherwise (crash, out-of-memory kill)
+is reported in one line built by :func:`engine.finetune.jobs.stopped_message`,
+the same words the CLI uses.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal, Slot
 
-from engine.finetune.jobs import command
+from engine.finetune.jobs import STDERR_LINES, command, last_line, stopped_message
+from engine.finetune.registry import discard_staged
 from engine.finetune.train import TrainSpec
 from engine.paths import REPO_ROOT
 
@@ -37,6 +42,10 @@ class TrainingProcess(QObject):
         self._last: dict[str, Any] = {}
         self._tmp: str | None = None
         self._cancelling = False
+        self._out: Path | None = None
+        # QProcess buffers stderr without limit: keep only the tail, as the CLI does
+        self._stderr: deque[str] = deque(maxlen=STDERR_LINES)
+        self._stderr_buffer = b""
 
     def running(self) -> bool:
         return self._proc is not None and self._proc.state() != QProcess.ProcessState.NotRunning
@@ -53,9 +62,12 @@ class TrainingProcess(QObject):
         proc = QProcess(self)
         proc.setWorkingDirectory(str(REPO_ROOT))
         proc.readyReadStandardOutput.connect(self._read)
+        proc.readyReadStandardError.connect(self._read_stderr)
         proc.finished.connect(self._on_finished)
         proc.errorOccurred.connect(self._on_error)
         self._proc, self._buffer, self._last, self._cancelling = proc, b"", {}, False
+        self._out, self._stderr_buffer = Path(spec.out_path), b""
+        self._stderr.clear()
         proc.start(argv[0], argv[1:])
 
     def cancel(self) -> None:
@@ -89,23 +101,37 @@ class TrainingProcess(QObject):
             self._last = event
             self.report.emit(event)
 
+    @Slot()
+    def _read_stderr(self) -> None:
+        assert self._proc is not None
+        self._stderr_buffer += bytes(self._proc.readAllStandardError().data())
+        *lines, self._stderr_buffer = self._stderr_buffer.split(b"\n")
+        self._stderr_buffer = self._stderr_buffer[-1000:]
+        self._stderr.extend(line[:1000].decode(errors="replace") for line in lines)
+
     @Slot(int, QProcess.ExitStatus)
     def _on_finished(self, code: int, status: QProcess.ExitStatus) -> None:
         self._read()
-        stderr = (
-            bytes(self._proc.readAllStandardError().data()).decode(errors="replace") if self._proc else ""
-        )
+        if self._proc is not None:
+            self._read_stderr()
+        self._stderr.append(self._stderr_buffer.decode(errors="replace"))
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
-        if self._cancelling:
+        event = self._last.get("event")
+        if event != "done" and self._out is not None:
+            discard_staged(self._out)  # what a kill during export left behind
+        if self._cancelling or event == "cancelled":
             self.cancelled.emit()
-        elif self._last.get("event") == "done":
+        elif event == "done":
             self.finished.emit(self._last)
-        elif self._last.get("event") == "error":
+        elif event == "error":
             self.failed.emit(f"Training failed: {self._last.get('message')}")
         else:
-            tail = (stderr.strip().splitlines() or ["no output"])[-1]
-            self.failed.emit(f"The training process stopped unexpectedly (exit {code}): {tail}")
+            # on a crash Qt reports the signal number as the exit code (Unix only)
+            crashed = status == QProcess.ExitStatus.CrashExit and sys.platform != "win32"
+            self.failed.emit(
+                stopped_message(code, last_line(self._stderr), killed_by=code if crashed else None)
+            )
 
     @Slot(QProcess.ProcessError)
     def _on_error(self, error: QProcess.ProcessError) -> None:

@@ -1,16 +1,31 @@
-"""A scripted stand-in for ``python -m engine.finetune.train`` (GUI tests only).
+"""A scripted stand-in for ``python -m engine.finetune.train`` (GUI and job-runner tests).
 
 Speaks the same JSON-lines protocol. The first KB path in the spec chooses
 the script: a path containing "fail" reports an error; otherwise it trains
 one fake step per epoch, ``0.2 s`` each, and writes a marker adapter file.
+
+``TALAB_FAKE_TRAINER`` (comma-separated) adds the failures a real trainer can
+have, since the spec file only carries TrainSpec's fields:
+
+* ``noisy``: writes 200 KB to stderr before training (more than a pipe holds);
+* ``crash``: after the first step, stages a partial adapter as an export would,
+  prints a traceback and exits 3;
+* ``hang``: after the first step, sleeps until it is killed.
+
+``TALAB_FAKE_TRAINER_READY=PATH`` touches PATH after the first step, so a test
+in another process knows training is under way. The ``start`` event carries the
+pid so a test can kill the trainer.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
+
+NOISE_BYTES = 200_000
 
 
 def emit(event: str, **fields: object) -> None:
@@ -19,8 +34,14 @@ def emit(event: str, **fields: object) -> None:
 
 def main() -> int:
     spec = json.loads(Path(sys.argv[-1]).read_text(encoding="utf-8"))
+    modes = set(os.environ.get("TALAB_FAKE_TRAINER", "").split(","))
     steps = spec["epochs"]
-    emit("start", examples=3, kinds="3 identity", skipped=0, steps=steps, epochs=steps)
+    out = Path(spec["out_path"])
+    emit("start", examples=3, kinds="3 identity", skipped=0, steps=steps, epochs=steps, pid=os.getpid())
+    if "noisy" in modes:
+        line = "warning: a library is being chatty on stderr\n"
+        sys.stderr.write(line * (NOISE_BYTES // len(line) + 1))
+        sys.stderr.flush()
     emit("loading")
     if any("fail" in p for p in spec["kb_paths"]):
         emit("error", message="the knowledge base is broken")
@@ -29,8 +50,16 @@ def main() -> int:
         time.sleep(0.2)
         emit("step", step=step, steps=steps, epoch=step, loss=1.0 / step, elapsed_s=0.2 * step,
              eta_s=0.2 * (steps - step), peak_rss_mb=1024.0)  # fmt: skip
+        if step == 1 and os.environ.get("TALAB_FAKE_TRAINER_READY"):
+            Path(os.environ["TALAB_FAKE_TRAINER_READY"]).touch()
+        if "crash" in modes:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.with_name(out.name + ".partial").write_bytes(b"half an adapter")
+            print("Traceback (most recent call last):\n  File ...\nRuntimeError: fake crash", file=sys.stderr)
+            return 3
+        if "hang" in modes:
+            time.sleep(60)
     emit("exporting")
-    out = Path(spec["out_path"])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(b"GGUF fake adapter")
     dataset = spec.get("dataset_path")

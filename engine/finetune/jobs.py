@@ -3,23 +3,38 @@
 Used by the CLI; the desktop drives the same command through QProcess. Cancel
 terminates the child (then kills it after a grace period); the adapter file
 is only replaced when training finished, so nothing is lost.
+
+The child runs in its own session (process group on Windows): Ctrl+C in a
+terminal goes to the whole foreground group, and a trainer that died of it
+before the parent noticed the cancel made the CLI report a crash instead of
+"Cancelled". Now only the parent sees Ctrl+C and stops the child itself (a
+trainer whose parent died anyway fails on its next progress line: broken pipe).
+Its stderr is drained on a thread while stdout is read, so a chatty child can
+never fill one pipe while the parent waits on the other.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from engine.errors import Cancelled, TalabError
+from engine.finetune.registry import discard_staged
 from engine.finetune.train import TrainSpec
 
 Event = dict[str, Any]
+KILL_AFTER_S = 5.0
+#: stderr lines kept for the error message (a traceback's last line is the one that says what broke)
+STDERR_LINES = 20
+CANCELLED_MESSAGE = "Training cancelled; the previous adapter (if any) is unchanged"
 
 
 def command(spec_file: Path) -> list[str]:
@@ -29,54 +44,129 @@ def command(spec_file: Path) -> list[str]:
     return [sys.executable, "-m", "engine.finetune.train", "--spec", str(spec_file)]
 
 
+def last_line(lines: Iterable[str]) -> str:
+    """The last non-blank line, shortened: enough to name the failure, never a whole traceback."""
+    text = next((line.strip() for line in reversed(list(lines)) if line.strip()), "no output")
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def stopped_message(code: int, stderr_tail: str, *, killed_by: int | None = None) -> str:
+    """One line for a trainer that ended without ``done`` or ``error`` (crash, kill, out of memory)."""
+    if killed_by is not None:
+        try:
+            name = signal.Signals(killed_by).name
+        except ValueError:
+            name = f"signal {killed_by}"
+        return (
+            f"The training process was killed ({name}), perhaps because the computer ran out of memory; "
+            "the previous adapter (if any) is unchanged"
+        )
+    return (
+        f"The training process stopped unexpectedly (exit {code}): {stderr_tail}; "
+        "the previous adapter (if any) is unchanged"
+    )
+
+
+def _own_group() -> dict[str, Any]:
+    if sys.platform == "win32":  # the new group ignores the console's Ctrl+C
+        return {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
+    return {"start_new_session": True}
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(KILL_AFTER_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _drain(stream: IO[str], tail: deque[str]) -> None:
+    for line in stream:
+        tail.append(line[:1000])
+
+
+def _watch(
+    proc: subprocess.Popen[str], should_cancel: Callable[[], bool], cancelled: threading.Event
+) -> None:
+    while proc.poll() is None:
+        if should_cancel():
+            cancelled.set()
+            _stop(proc)
+            return
+        threading.Event().wait(0.1)
+
+
+def _read_events(stream: IO[str], on_event: Callable[[Event], None] | None) -> Event:
+    last: Event = {}
+    for line in stream:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        last = event
+        if on_event is not None:
+            on_event(event)
+    return last
+
+
 def run_training(
     spec: TrainSpec,
     on_event: Callable[[Event], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    *,
+    program: list[str] | None = None,
 ) -> Event:
-    """Block until training ends; return the ``done`` event or raise a clear error."""
+    """Block until training ends; return the ``done`` event or raise a clear one-line error.
+
+    ``program`` replaces the trainer's command line up to the spec file (tests use a scripted
+    trainer). A KeyboardInterrupt here (no SIGINT handler installed) also counts as a cancel.
+    """
     from engine.paths import REPO_ROOT
 
+    out = Path(spec.out_path)
+    cancelled = threading.Event()
+    tail: deque[str] = deque(maxlen=STDERR_LINES)
     with tempfile.TemporaryDirectory(prefix="talab-train-") as tmp:
         spec_file = Path(tmp) / "spec.json"
         spec_file.write_text(spec.to_json(), encoding="utf-8")
-        cancelled = threading.Event()
+        argv = (program or command(spec_file)[:-1]) + [str(spec_file)]
         with subprocess.Popen(
-            command(spec_file), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO_ROOT
-        ) as proc:
-
-            def watch() -> None:
-                while proc.poll() is None:
-                    if should_cancel is not None and should_cancel():
-                        cancelled.set()
-                        proc.terminate()
-                        try:
-                            proc.wait(5)
-                        except subprocess.TimeoutExpired:
-                            proc.kill()
-                        return
-                    threading.Event().wait(0.1)
-
-            watcher = threading.Thread(target=watch, daemon=True)
-            watcher.start()
-            last: Event = {}
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+            errors="replace", cwd=REPO_ROOT, **_own_group(),
+        ) as proc:  # fmt: skip
             assert proc.stdout is not None and proc.stderr is not None
-            for line in proc.stdout:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                last = event
-                if on_event is not None:
-                    on_event(event)
-            stderr = proc.stderr.read()
-            code = proc.wait()
-            watcher.join()
-    if cancelled.is_set():
-        raise Cancelled("Training cancelled; the previous adapter (if any) is unchanged")
+            threads = [threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)]
+            if should_cancel is not None:
+                threads.append(
+                    threading.Thread(target=_watch, args=(proc, should_cancel, cancelled), daemon=True)
+                )
+            for t in threads:
+                t.start()
+            last: Event = {}
+            try:
+                last = _read_events(proc.stdout, on_event)
+                code = proc.wait()
+            except KeyboardInterrupt:
+                cancelled.set()
+                _stop(proc)
+                code = proc.wait()
+            except BaseException:
+                _stop(proc)  # never leave a trainer running behind an error
+                raise
+            finally:
+                for t in threads:
+                    t.join()
+    if last.get("event") == "done" and code == 0:
+        return last
+    discard_staged(out)  # what a kill during export left behind
+    asked = cancelled.is_set() or (should_cancel is not None and should_cancel())
+    if asked or last.get("event") == "cancelled":
+        raise Cancelled(CANCELLED_MESSAGE)
     if last.get("event") == "error":
         raise TalabError(f"Training failed: {last.get('message')}")
-    if code != 0 or last.get("event") != "done":
-        tail = stderr.strip().splitlines()[-1:] or ["no output"]
-        raise TalabError(f"The training process stopped unexpectedly (exit {code}): {tail[0]}")
-    return last
+    killed_by = -code if code < 0 else None
+    raise TalabError(stopped_message(code, last_line(tail), killed_by=killed_by))

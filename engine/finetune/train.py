@@ -3,9 +3,10 @@
 It runs apart from the app so torch's memory goes away with it, a crash cannot
 take the window down, and cancel is simply terminate. It reports on stdout as
 JSON lines (``start``, ``replay``, ``loading``, ``step``, ``exporting``,
-``done`` or ``error``) so the CLI and the desktop show the same progress. The
-adapter and its manifest are written atomically at the very end: a cancel or a
-crash leaves any earlier adapter untouched.
+``done``, ``error`` or ``cancelled``) so the CLI and the desktop show the same
+progress. The adapter, the dataset copy and the manifest are saved together at
+the very end (:func:`engine.finetune.registry.save_run`): a cancel or a crash
+leaves any earlier adapter untouched.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import argparse
 import json
 import math
 import random
-import resource
 import sys
 import time
+import uuid
 import warnings
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from engine.errors import TalabError
 
 SUPPORTED = ("llama", "gemma3")
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+EXIT_CANCELLED = 130
 
 
 @dataclass
@@ -76,7 +78,34 @@ def emit(event: str, **fields: Any) -> None:
 
 
 def peak_rss_mb() -> float:
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    """Peak resident memory in MB; 0.0 where it cannot be measured, which must not stop training."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return _windows_peak_rss_mb()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kB on Linux, bytes on macOS
+    return round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+
+
+def _windows_peak_rss_mb() -> float:
+    import ctypes
+
+    size_t = ctypes.c_size_t
+
+    class Counters(ctypes.Structure):  # PROCESS_MEMORY_COUNTERS
+        _fields_ = [("cb", ctypes.c_uint32), ("page_faults", ctypes.c_uint32), ("peak_working_set", size_t)]
+        _fields_ += [(f"pad{i}", size_t) for i in range(7)]
+
+    try:
+        kernel32 = getattr(ctypes, "windll").kernel32  # noqa: B009 - absent from typeshed off Windows
+        counters = Counters(cb=ctypes.sizeof(Counters))
+        if not kernel32.K32GetProcessMemoryInfo(
+            kernel32.GetCurrentProcess(), ctypes.byref(counters), counters.cb
+        ):
+            return 0.0
+        return round(counters.peak_working_set / 2**20, 1)
+    except (AttributeError, OSError):
+        return 0.0
 
 
 def load_examples(spec: TrainSpec) -> list[Any]:
@@ -115,7 +144,7 @@ def train(spec: TrainSpec) -> dict[str, Any]:
     from engine.finetune.dataset import dataset_sha256, describe, write_jsonl
     from engine.finetune.encode import encode_all
     from engine.finetune.gguf_lora import write_adapter
-    from engine.finetune.registry import dataset_copy_path, write_manifest
+    from engine.finetune.registry import RUN_ID, dataset_copy_path, save_run
     from engine.models import file_sha256, validate_model
     from engine.runtime import Runtime, physical_cores
 
@@ -185,19 +214,14 @@ def train(spec: TrainSpec) -> dict[str, Any]:
     state = {k: v.detach().cpu().numpy() for k, v in get_peft_model_state_dict(peft_model).items()}
     base_sha = file_sha256(info.path)
     data_sha = dataset_sha256(examples)
+    run_id = uuid.uuid4().hex  # ties the adapter's header to its manifest (see registry.read_manifest)
     out = Path(spec.out_path)
     cfg = model.config
-    write_jsonl(examples, dataset_copy_path(out))
-    write_adapter(
-        out, state, arch=info.architecture, alpha=spec.alpha,
-        n_head=cfg.num_attention_heads, n_head_kv=cfg.num_key_value_heads,
-        metadata={"base_sha256": base_sha, "dataset_sha256": data_sha, "steps": str(total),
-                  "final_loss": f"{curve[-1]:.4f}"},
-    )  # fmt: skip
     result = {
         "name": out.stem,
         "adapter": str(out),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        RUN_ID: run_id,
         "talab_version": __version__,
         "base_model": {"file": info.path.name, "sha256": base_sha, "architecture": info.architecture},
         "dataset": {
@@ -220,7 +244,16 @@ def train(spec: TrainSpec) -> dict[str, Any]:
         "tokens_per_s": round(tokens / train_s, 1),
         "peak_rss_mb": peak_rss_mb(),
     }  # fmt: skip
-    result["manifest"] = str(write_manifest(out, result))
+
+    def adapter_to(path: Path) -> None:
+        write_adapter(
+            path, state, arch=info.architecture, alpha=spec.alpha,
+            n_head=cfg.num_attention_heads, n_head_kv=cfg.num_key_value_heads,
+            metadata={"base_sha256": base_sha, "dataset_sha256": data_sha, "steps": str(total),
+                      "final_loss": f"{curve[-1]:.4f}", RUN_ID: run_id},
+        )  # fmt: skip
+
+    result["manifest"] = str(save_run(out, adapter_to, lambda path: write_jsonl(examples, path), result))
     return result
 
 
@@ -232,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
         spec = TrainSpec.from_json(args.spec.read_text(encoding="utf-8"))
         emit("done", **train(spec))
         return 0
+    except KeyboardInterrupt:  # Ctrl+C reached the trainer itself (run by hand): a cancel, not a crash
+        emit("cancelled")
+        return EXIT_CANCELLED
     except (TalabError, ValueError, OSError) as exc:
         emit("error", message=str(exc))
         return 2

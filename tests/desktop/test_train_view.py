@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,6 +52,53 @@ def test_a_failed_training_is_reported_in_the_banner(window, qtbot, tmp_path: Pa
     assert "unchanged" in window.train.status.text()
 
 
+@pytest.fixture
+def old_adapter(talab_home: Path) -> Path:
+    from engine.finetune.registry import write_manifest
+
+    adapter = talab_home / "adapters" / "xiaojin.gguf"
+    adapter.parent.mkdir(parents=True, exist_ok=True)
+    adapter.write_bytes(b"previous")
+    write_manifest(adapter, {"final_loss": 0.5})
+    return adapter
+
+
+def _still_the_old(adapter: Path) -> bool:
+    manifest = adapter.with_suffix(".json").read_text(encoding="utf-8")
+    return (
+        adapter.read_bytes() == b"previous"
+        and '"final_loss": 0.5' in manifest
+        and not list(adapter.parent.glob("*.partial*"))
+    )
+
+
+def test_a_crashed_trainer_is_reported_readably_and_the_old_adapter_stays(  # type: ignore[no-untyped-def]
+    window, qtbot, old_adapter: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TALAB_FAKE_TRAINER", "crash")  # after one step, like a crash during export
+    window.train.train_button.click()
+    qtbot.waitUntil(lambda: window.banner.isVisibleTo(window), timeout=15_000)
+    banner = window.banner.text()
+    assert "The training process stopped unexpectedly (exit 3): RuntimeError: fake crash" in banner
+    assert "Traceback" not in banner and "\n" not in banner
+    assert "unchanged" in window.train.status.text() and window.train.train_button.isEnabled()
+    assert _still_the_old(old_adapter)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_trainer_killed_mid_run_is_reported_and_the_old_adapter_stays(  # type: ignore[no-untyped-def]
+    window, qtbot, old_adapter: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TALAB_FAKE_TRAINER", "hang")
+    window.train.train_button.click()
+    qtbot.waitUntil(lambda: window.train.progress.value() >= 1, timeout=15_000)
+    os.kill(window.trainer._proc.processId(), signal.SIGKILL)  # as the out-of-memory killer would
+    qtbot.waitUntil(lambda: window.banner.isVisibleTo(window), timeout=10_000)
+    assert "The training process was killed (SIGKILL)" in window.banner.text()
+    assert "unchanged" in window.train.status.text() and not window.trainer.running()
+    assert _still_the_old(old_adapter)
+
+
 def test_closing_the_window_stops_a_running_training(window, qtbot) -> None:  # type: ignore[no-untyped-def]
     window.train.epochs.setValue(50)
     window.train.train_button.click()
@@ -65,7 +115,7 @@ def test_the_dataset_preview_shows_the_kb_examples_and_an_edit_is_trained_on(  #
     qtbot.waitUntil(lambda: "examples" in view.dataset_info.text(), timeout=10_000)
     assert "identity" in view.dataset_info.text() and "built from the course KB" in view.dataset_info.text()
     lines = view.dataset.toPlainText().splitlines()
-    assert '"Who are you?"' in lines[0] and "Xiao Jin" in lines[0]
+    assert '"kind": "identity"' in lines[0] and "Xiao Jin" in lines[0]
     assert any('"lang": "zh-TW"' in line for line in lines)  # both languages teach the identity
 
     view.dataset.setPlainText("\n".join([lines[0], "{broken"]))
