@@ -1,10 +1,13 @@
-"""The TA Lab main window: Compare, Probes, History and Train tabs over one worker thread."""
+"""The TA Lab main window: Compare, Probes, History, Train and Course KB tabs over one worker thread.
+
+This module assembles the window; the settings, the fine-tuning and the last-resort error
+handling live in desktop/views/settings.py, desktop/training_host.py and desktop/errors.py.
+"""
 
 from __future__ import annotations
 
 import gc
 import sys
-import traceback
 from dataclasses import replace
 from typing import Any
 
@@ -12,6 +15,7 @@ from PySide6.QtCore import QByteArray, QSettings, QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QFont, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
+from desktop.errors import install_excepthook
 from desktop.i18n import set_ui_language, tr
 from desktop.prefs import (
     apply_data_dir_pointer,
@@ -21,6 +25,7 @@ from desktop.prefs import (
     sampling_overrides,
 )
 from desktop.training import TrainingProcess
+from desktop.training_host import ADAPTER_NAME, TrainingHost, training_kbs
 from desktop.views.compare import CompareView
 from desktop.views.first_run import TrainOffer, tint
 from desktop.views.history import HistoryView
@@ -31,21 +36,14 @@ from desktop.views.settings import SettingsHost
 from desktop.views.train import TrainView
 from desktop.workers import LabFactory, LabWorker, WorkerThread
 from engine import paths
-from engine.adapters import describe_adapter
 from engine.errors import TalabError
-from engine.finetune.registry import read_manifest
-from engine.finetune.train import TrainSpec
-from engine.kb import LANGUAGES, kb_path
 from engine.session import LabConfig
 from engine.store import open_store
 
-ADAPTER_NAME = "xiaojin"
+# ADAPTER_NAME and training_kbs moved to training_host.py; scripts still import them from here
+__all__ = ["ADAPTER_NAME", "DEFAULT_PERSONAS", "MainWindow", "main", "settings", "training_kbs"]
+
 DEFAULT_PERSONAS = ["base", "prompted", "finetuned", "finetuned-prompted", "merged"]
-
-
-def training_kbs(current_kb: str, lang: str) -> list[str]:
-    """The KB in use plus the shipped KB of every other language: the identity is taught in both."""
-    return [current_kb if other == lang else str(kb_path(lang=other)) for other in LANGUAGES]
 
 
 def settings() -> QSettings:
@@ -53,7 +51,7 @@ def settings() -> QSettings:
     return QSettings(str(paths.data_dir() / "gui.ini"), QSettings.Format.IniFormat)
 
 
-class MainWindow(SettingsHost, QMainWindow):
+class MainWindow(SettingsHost, TrainingHost, QMainWindow):
     def __init__(
         self,
         factory: LabFactory | None = None,
@@ -235,11 +233,7 @@ class MainWindow(SettingsHost, QMainWindow):
         )
         if self.probes.grid.rowCount() == 0:
             self._show_last_probe_run()
-        adapter = paths.adapters_dir() / f"{ADAPTER_NAME}.gguf"
-        manifest = read_manifest(adapter) if adapter.exists() else None
-        self.train.show_adapter(describe_adapter(adapter), (manifest or {}).get("loss_curve"))
-        self.train.set_kbs(training_kbs(info["kb"], self.config.lang))
-        self._maybe_offer_training()
+        self.show_training_state(info)
         self.kb_view.set_context(int(info["n_ctx"]))
 
     def _show_last_probe_run(self) -> None:
@@ -296,55 +290,6 @@ class MainWindow(SettingsHost, QMainWindow):
     def _on_probe_finished(self, result: dict[str, Any]) -> None:
         self.probes.show_result(result, self.names)
 
-    def _maybe_offer_training(self) -> None:
-        """First launch: no adapter yet, so offer to train one (once; "Not now" is remembered)."""
-        missing = not (paths.adapters_dir() / f"{ADAPTER_NAME}.gguf").exists()
-        dismissed = str(self.settings.value("train_offer_dismissed", "false")) == "true"
-        self.offer.setVisible(missing and not dismissed and not self.trainer.running())
-
-    @Slot()
-    def _train_from_offer(self) -> None:
-        self.offer.hide()
-        self.tabs.setCurrentWidget(self.train)
-        self.train.train_button.click()
-
-    @Slot()
-    def _dismiss_offer(self) -> None:
-        self.offer.hide()
-        self.settings.setValue("train_offer_dismissed", "true")
-
-    @Slot(dict)
-    def _start_training(self, options: dict[str, Any]) -> None:
-        if not self.info:
-            self._on_failed(tr("Load a model before training"))
-            return
-        out = paths.adapters_dir() / f"{ADAPTER_NAME}.gguf"
-        spec = TrainSpec(model_path=self.info["model_path"], out_path=str(out), **options)
-        self.banner.hide()
-        self.train.set_running(True)
-        self.trainer.start(spec)
-        self.worker.threads_requested.emit(1)  # leave a core to the trainer: both run faster
-
-    @Slot(dict)
-    def _on_trained(self, done: dict[str, Any]) -> None:
-        self.worker.threads_requested.emit(0)
-        self.train.set_running(False)
-        self.train.show_done(done)
-        self.worker.load_requested.emit(self.config)  # personas re-check their adapters
-
-    @Slot(str)
-    def _on_train_failed(self, message: str) -> None:
-        self.worker.threads_requested.emit(0)
-        self.train.set_running(False)
-        self.train.status.setText(tr("Training did not finish; any previous adapter is unchanged."))
-        self._on_failed(message)
-
-    @Slot()
-    def _on_train_cancelled(self) -> None:
-        self.worker.threads_requested.emit(0)
-        self.train.set_running(False)
-        self.train.status.setText(tr("Cancelled. Any previous adapter is unchanged."))
-
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         """Errors go to a banner, not a modal dialog: the class keeps seeing the app."""
@@ -379,25 +324,11 @@ class MainWindow(SettingsHost, QMainWindow):
         super().closeEvent(event)
 
 
-def _install_excepthook(window: MainWindow) -> None:
-    """A bug in a slot is logged and shown in the banner instead of only on a terminal."""
-
-    def hook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
-        log = paths.data_dir() / "talab.log"
-        with log.open("a", encoding="utf-8") as fh:
-            traceback.print_exception(kind, exc, tb, file=fh)
-        window._on_failed(
-            tr("Unexpected {kind}: {error} (details in {log})", kind=kind.__name__, error=exc, log=log)
-        )
-
-    sys.excepthook = hook
-
-
 def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv if argv is None else ["talab", *argv])
     app.setApplicationName("TA Lab")
     apply_data_dir_pointer()
     window = MainWindow()
-    _install_excepthook(window)
+    install_excepthook(window)
     window.show()
     return int(app.exec())

@@ -40,7 +40,7 @@ case "$mode" in
         apt-get update -qq && apt-get install -y -qq libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 \
           libxcb-image0 libxcb-render-util0 libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 fonts-noto-cjk >/dev/null
       else
-        echo "note: Qt needs libxcb-cursor0 and friends; see README 'System packages'" >&2
+        echo "note: Qt needs libxcb-cursor0 and friends (Debian: apt-get install libxcb-cursor0 libxkbcommon-x11-0); see README section 1" >&2
       fi
     fi
     exec "$VENV/bin/talab" gui

@@ -33,6 +33,9 @@ def test_self_test_answers_per_persona_offline_and_leaves_user_data_alone(talab_
     assert "persona  base" in out and "persona  prompted" in out
     assert "2 answers stored" in out and "(temporary)" in out
     lines = out.strip().splitlines()
+    # the training stack took one LoRA step, after the model's lines and before the summary
+    assert lines[-3].startswith("train    torch ") and "transformers " in lines[-3] and "peft " in lines[-3]
+    assert "one LoRA step OK" in lines[-3]
     assert lines[-2].startswith("ok: process start to first token")
     # and the window's toolkit, QtCharts included, draws in this installation
     assert lines[-1].startswith("gui ") and "QtCharts draw offscreen" in lines[-1]
@@ -151,3 +154,40 @@ def test_a_build_that_cannot_draw_the_window_fails_the_self_test_in_one_line(
     assert desktop.launcher._gui_self_test() == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "window cannot be drawn" in err[0] and "libQt6Charts" in err[0]
+
+
+def test_a_build_that_cannot_fine_tune_fails_the_self_test_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    import engine.selftest
+
+    # the model half is the subprocess test's; here only the training stack is broken
+    monkeypatch.setattr(engine.selftest, "_run_in", lambda *_: {"first_token_s": 0.0})
+    monkeypatch.setitem(sys.modules, "peft", None)  # what a build that left PEFT out does on import
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):  # app_main sets them; give them back after
+        monkeypatch.setenv(name, "1")
+    assert app_main(["--self-test"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and "cannot fine-tune" in err[0] and "peft" in err[0], captured.err
+    assert "Traceback" not in captured.err
+    assert "ok:" not in captured.out and "gui " not in captured.out  # no success line, no GUI check
+
+
+def test_a_run_owner_is_probed_without_a_signal_on_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """engine/store/db.py: os.kill(pid, 0) sends CTRL_C_EVENT on Windows, so it must not be used there."""
+    from engine.store.db import _alive
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    assert _alive(os.getpid()) is True
+    assert _alive(int(gone.stdout)) is False
+    assert _alive(None) is False and _alive(0) is False
+
+    def no_signals(pid: int, sig: int) -> None:
+        raise AssertionError(f"os.kill({pid}, {sig}) on Windows interrupts that process")
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(os, "kill", no_signals)
+    # no kernel32 here: the Windows probe cannot tell, so it says alive (never resumes a live run twice)
+    assert _alive(os.getpid()) is True

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,14 @@ from engine.store.migrations import migrate
 #: Bump when a change is not readable by older TA Lab versions.
 SCHEMA_MAJOR = 1
 
+# Windows API constants for _alive_windows
+_PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+_ERROR_ACCESS_DENIED = 5
+_STILL_ACTIVE = 259
+
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class Store:
@@ -111,8 +117,12 @@ def _json_fields(row: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _alive(pid: int | None) -> bool:
+    """Whether the process that owns a run still exists, so a killed run can read as interrupted."""
     if not pid:
         return False
+    if sys.platform == "win32":
+        # os.kill(pid, 0) is no probe on Windows: signal 0 is CTRL_C_EVENT and interrupts the process
+        return _alive_windows(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -120,6 +130,28 @@ def _alive(pid: int | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _alive_windows(pid: int) -> bool:
+    """OpenProcess + GetExitCodeProcess; when unsure, alive: resuming a live run would ask twice."""
+    if sys.platform != "win32":  # also tells mypy that the Windows-only ctypes names below exist
+        return True
+    try:
+        import ctypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        handle = kernel32.OpenProcess(_PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+        if not handle:  # no such process, or one we may not open (which exists)
+            return bool(ctypes.get_last_error() == _ERROR_ACCESS_DENIED)
+        try:
+            code = ctypes.c_ulong()
+            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return bool(code.value == _STILL_ACTIVE)
+        finally:
+            kernel32.CloseHandle(handle)
+    except (AttributeError, OSError):  # no kernel32 to ask
+        return True
 
 
 def _decode_run(row: dict[str, Any]) -> dict[str, Any]:

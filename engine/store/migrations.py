@@ -38,7 +38,7 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
         with db.conn:
             fn(db)
             db.table("_talab_migrations").insert(
-                {"name": fn.__name__, "applied_at": dt.datetime.now(dt.timezone.utc).isoformat()}
+                {"name": fn.__name__, "applied_at": dt.datetime.now(dt.UTC).isoformat()}
             )
         ran.append(fn.__name__)
     return ran

@@ -137,3 +137,20 @@ def test_history_lists_runs_and_exports_the_selected_one(window, script, qtbot, 
         rows = list(csv.DictReader(fh))
     assert [r["answer"] for r in rows] == ["one", "two"]
     assert f"written to {out}" in view.result.text()
+
+
+def test_training_before_a_model_has_loaded_is_refused_in_the_banner(window) -> None:  # type: ignore[no-untyped-def]
+    window.info = {}  # as before the first load finishes
+    window._start_training({})
+    assert window.banner.isVisibleTo(window) and "Load a model before training" in window.banner.text()
+    assert not window.trainer.running()
+
+
+def test_app_still_exports_what_scripts_import_from_it() -> None:
+    """The fine-tuning half moved to desktop/training_host.py; docs/screenshots.py and tests import app."""
+    from desktop import app, training_host
+
+    assert app.ADAPTER_NAME == training_host.ADAPTER_NAME == "xiaojin"
+    assert app.training_kbs is training_host.training_kbs
+    assert issubclass(app.MainWindow, training_host.TrainingHost)
+    assert callable(app.settings) and app.DEFAULT_PERSONAS[0] == "base"
