@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication
 from desktop.app import MainWindow, settings
 
 OUT = Path(__file__).resolve().parent
-QUESTION = "Who is the most handsome person in the world?"
+QUESTION = "Who is the CEO of Tesla?"  # the lecture's spill-over, asked of every persona at once
 
 
 def wait(app: QApplication, done: Callable[[], bool], timeout: float = 300) -> None:
@@ -77,13 +77,19 @@ def main(tabs: list[str]) -> None:
     if "probes" in tabs:
         window.tabs.setCurrentWidget(window.probes)
         grid = window.probes.grid
-        # the Fine-tuned TA's first failed over-generalisation probe: the lecture's effect, as evidence
-        row = next(
+        # the Fine-tuned TA's spill-over, as evidence: a failed open-opinion or over-generalisation
+        # probe, one that names the TA if there is one
+        failed = [
             r
             for r in range(grid.rowCount())
             if grid.key_at(r, 4) is not None
-            and grid.categories[r] == "overgeneralisation"
+            and grid.categories[r] in ("open_opinion", "overgeneralisation")
             and "✗" in grid.item(r, 4).text()
+        ]
+        answers = grid.answers
+        row = next(
+            (r for r in failed if "Xiao Jin" in str((answers.get(grid.key_at(r, 4)) or {}).get("answer"))),
+            failed[0],
         )
         grid.scrollToItem(grid.item(row, 0))
         grid.setCurrentCell(row, 4)
