@@ -9,6 +9,9 @@ probe run:
     QT_QPA_PLATFORM=xcb xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots.py
     ... docs/screenshots.py probes --zh-TW     # one tab, the UI in 繁體中文
 
+With two probe runs in the database (say, after retraining with --replay 0.3 and
+probing again), History compares the oldest with the newest.
+
 Each tab is grabbed from the window itself, at 1600x1000 (a projector's size).
 """
 
@@ -19,6 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import QItemSelectionModel
 from PySide6.QtWidgets import QApplication
 
 from desktop.app import MainWindow, settings
@@ -97,6 +101,14 @@ def main(tabs: list[str]) -> None:
         shot("probes")
     if "history" in tabs:
         window.tabs.setCurrentWidget(window.history)
+        table = window.history.table
+        probe_rows = [r for r in range(table.rowCount()) if table.item(r, 2).text() == "probe"]
+        if len(probe_rows) >= 2:  # the oldest probe run against the newest, e.g. replay 0 vs 0.3
+            table.clearSelection()
+            rows = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+            for r in (probe_rows[-1], probe_rows[0]):
+                table.selectionModel().select(table.model().index(r, 0), rows)
+            window.history.compare()
         shot("history")
     if "train" in tabs:
         window.tabs.setCurrentWidget(window.train)
