@@ -25,7 +25,7 @@ from desktop.prefs import (
     sampling_overrides,
 )
 from desktop.training import TrainingProcess
-from desktop.training_host import ADAPTER_NAME, TrainingHost, training_kbs
+from desktop.training_host import TrainingHost
 from desktop.views.compare import CompareView
 from desktop.views.first_run import TrainOffer, tint
 from desktop.views.history import HistoryView
@@ -39,9 +39,6 @@ from engine import paths
 from engine.errors import TalabError
 from engine.session import LabConfig
 from engine.store import open_store
-
-# ADAPTER_NAME and training_kbs moved to training_host.py; scripts still import them from here
-__all__ = ["ADAPTER_NAME", "DEFAULT_PERSONAS", "MainWindow", "main", "settings", "training_kbs"]
 
 DEFAULT_PERSONAS = ["base", "prompted", "finetuned", "finetuned-prompted", "merged"]
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel, QTabWidget
 
 from desktop.i18n import tr
 from engine import paths
-from engine.adapters import describe_adapter
+from engine.adapters import adapter_status
 from engine.finetune.registry import read_manifest
 from engine.finetune.train import TrainSpec
 from engine.kb import LANGUAGES, kb_path
@@ -64,7 +64,7 @@ class TrainingHost(_Window):
         """After a load: the Train tab shows the current adapter and the KBs it would train on."""
         adapter = adapter_path()
         manifest = read_manifest(adapter) if adapter.exists() else None
-        self.train.show_adapter(describe_adapter(adapter), (manifest or {}).get("loss_curve"))
+        self.train.show_adapter(adapter_status(adapter), (manifest or {}).get("loss_curve"))
         self.train.set_kbs(training_kbs(info["kb"], self.config.lang))
         self._maybe_offer_training()
 

@@ -98,7 +98,8 @@ class LabWorker(QObject):
                 "prompt_tokens": lab.prompt_tokens(),
                 "personas": [
                     {"id": p.id, "name": p.name, "role": p.role, "available": p.available,
-                     "reason": p.unavailable_reason or "", "setup": p.setup(),
+                     "reason": p.unavailable_reason or "",
+                     "adapters": [[a.path.stem, a.scale] for a in p.adapters],
                      "system_prompt": p.system_prompt or "",
                      "scale": p.adapters[0].scale if p.adapters else None}
                     for p in lab.personas.values()

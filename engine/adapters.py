@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from engine.errors import AdapterError, ModelError
 from engine.gguf_file import GGUFHeader, read_header
@@ -63,18 +64,35 @@ def validate_adapter(path: Path, model: GGUFHeader) -> GGUFHeader:
     return header
 
 
-def describe_adapter(path: Path) -> str:
-    """One line for the UI: what is at ``path`` and how it was trained (TA Lab's talab.* keys)."""
+@dataclass(frozen=True)
+class AdapterStatus:
+    """What is at an adapter path, as facts: the window words them in its own language."""
+
+    path: Path
+    state: Literal["missing", "unusable", "ready"]
+    error: str = ""
+    saved: str = ""  # local time, to the minute
+    steps: str | None = None  # from TA Lab's talab.* keys; None for an adapter made elsewhere
+    final_loss: str | None = None
+
+
+def adapter_status(path: Path) -> AdapterStatus:
+    """Whether an adapter is there and readable, and how it was trained."""
     import datetime as dt
 
     path = Path(path)
     if not path.exists():
-        return f"No adapter at {path} yet: the fine-tuned personas stay unavailable until you train one."
+        return AdapterStatus(path, "missing")
     try:
         meta = read_header(path, what="adapter").metadata
     except ModelError as exc:
-        return f"The adapter at {path} is unusable: {exc}"
-    when = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+        return AdapterStatus(path, "unusable", error=str(exc))
+    saved = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
     steps, loss = meta.get("talab.steps"), meta.get("talab.final_loss")
-    trained = f", {steps} steps, final loss {loss}" if steps else ""
-    return f"Current adapter: {path} (saved {when}{trained})"
+    return AdapterStatus(
+        path,
+        "ready",
+        saved=saved,
+        steps=str(steps) if steps else None,
+        final_loss=str(loss) if loss else None,
+    )

@@ -75,14 +75,6 @@ class Persona:
     def available(self) -> bool:
         return self.unavailable_reason is None
 
-    def setup(self) -> str:
-        """One line saying what makes this persona differ from Base: the lesson in a column header."""
-        prompt = "system prompt ✓" if self.system_prompt else "no system prompt"
-        if not self.adapters:
-            return f"{prompt} · no adapter"
-        adapters = ", ".join(f"adapter {a.path.stem} ×{a.scale:g}" for a in self.adapters)
-        return f"{prompt} · {adapters}"
-
     def params(self, base: SamplingParams, overrides: dict[str, Any] | None = None) -> SamplingParams:
         """Defaults, then the persona's own settings, then what the user asked for explicitly."""
         return SamplingParams(**{**base.as_dict(), **self.sampling, **(overrides or {})})

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCharts import (
-    QAbstractAxis,
     QAreaSeries,
     QBarCategoryAxis,
     QBarSeries,
@@ -42,12 +41,14 @@ class _ChartView(QChartView):
         self._chart.setBackgroundVisible(False)
         self._chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
         self._chart.setMargins(QMargins(4, 4, 4, 4))
-        self._chart.legend().setAlignment(Qt.AlignmentFlag.AlignTop)
+        # one series needs no legend, and QtCharts' own elides persona names: BarChart draws its own
+        self._chart.legend().hide()
         self.setStyleSheet("background: transparent")
         self._empty = QLabel(tr("No data yet"), self)
         self._empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._empty.setWordWrap(True)
         self._empty.setStyleSheet("color: palette(placeholder-text)")
+        self._show_empty(True)
 
     @property
     def empty_text(self) -> str:
@@ -59,7 +60,6 @@ class _ChartView(QChartView):
 
     def _show_empty(self, empty: bool) -> None:
         self._empty.setVisible(empty)
-        self._chart.legend().setVisible(not empty)
 
     def resizeEvent(self, event: object) -> None:
         super().resizeEvent(event)  # type: ignore[arg-type]
@@ -75,16 +75,10 @@ class _ChartView(QChartView):
         for axis in self._chart.axes():
             self._chart.removeAxis(axis)
 
-    def _add_axis(self, axis: QAbstractAxis, side: Qt.AlignmentFlag) -> None:
-        self._chart.addAxis(axis, side)
-        self._style_axes()
-
     def _style_axes(self) -> None:
         """QtCharts keeps its own fonts and colours; give it the window's (presentation mode, dark themes)."""
         text = self.palette().text().color()
         grid = self.palette().mid().color()
-        self._chart.legend().setFont(self.font())
-        self._chart.legend().setLabelColor(text)
         self._chart.setTitleFont(self.font())
         self._chart.setTitleBrush(text)
         for axis in self._chart.axes():
@@ -165,11 +159,6 @@ class _BarView(_ChartView):
         super().__init__(parent)
         self._bars: QBarSeries | None = None
         self._n = (0, 0)  # groups, series: for fitting the numbers to the bars
-        self._show_empty(True)
-
-    def _show_empty(self, empty: bool) -> None:
-        super()._show_empty(empty)
-        self._chart.legend().setVisible(False)
 
     def draw(
         self, series: list[str], groups: list[tuple[str, list[float | None]]], bands: dict[int, str]
@@ -186,7 +175,7 @@ class _BarView(_ChartView):
         y_axis.setTickAnchor(0)
         y_axis.setTickInterval(25)
         y_axis.setLabelFormat("%d%%")
-        self._add_axis(y_axis, Qt.AlignmentFlag.AlignLeft)
+        self._chart.addAxis(y_axis, Qt.AlignmentFlag.AlignLeft)
         self._add_bands(y_axis, len(groups), bands)
         bars = QBarSeries()
         for i, name in enumerate(series):
@@ -206,10 +195,10 @@ class _BarView(_ChartView):
         x_axis.setTruncateLabels(False)
         # axis labels are rich text: break at spaces and hyphens rather than eliding "open opini…"
         x_axis.append([label.replace("-", "-<br>").replace(" ", "<br>") for label, _ in groups])
-        self._add_axis(x_axis, Qt.AlignmentFlag.AlignBottom)
+        self._chart.addAxis(x_axis, Qt.AlignmentFlag.AlignBottom)
         bars.attachAxis(x_axis)
         bars.attachAxis(y_axis)
-        self._fit_numbers()
+        self._style_axes()  # and fits the numbers to the bars
 
     def resizeEvent(self, event: object) -> None:
         super().resizeEvent(event)
@@ -273,7 +262,6 @@ class LineChart(_ChartView):
         self.values: list[float] = []
         self.title = ""
         self.setMinimumHeight(180)
-        self._show_empty(True)
 
     def set_values(self, values: list[float]) -> None:
         self.values = list(values)
@@ -282,7 +270,6 @@ class LineChart(_ChartView):
         self._chart.setTitle(self.title if self.values else "")
         if not self.values:
             return
-        self._chart.legend().setVisible(False)
         line = QLineSeries()
         pen = QPen(QColor(PALETTE[0]))
         pen.setWidth(3)
@@ -300,7 +287,8 @@ class LineChart(_ChartView):
         y_axis.setRange(0, max(self.values) * 1.05 or 1.0)
         y_axis.applyNiceNumbers()  # 0, 0.5, 1 … rather than 0.83, 1.66
         y_axis.setLabelFormat("%.1f")
-        self._add_axis(x_axis, Qt.AlignmentFlag.AlignBottom)
-        self._add_axis(y_axis, Qt.AlignmentFlag.AlignLeft)
+        self._chart.addAxis(x_axis, Qt.AlignmentFlag.AlignBottom)
+        self._chart.addAxis(y_axis, Qt.AlignmentFlag.AlignLeft)
         line.attachAxis(x_axis)
         line.attachAxis(y_axis)
+        self._style_axes()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -58,7 +57,7 @@ class AnswerColumn(QGroupBox):
         detail = detail or {}
         layout = QVBoxLayout(self)
         head = QHBoxLayout()
-        self.setup = QLabel(setup_text(str(detail.get("setup", ""))))  # prompt, then adapter
+        self.setup = QLabel(setup_text(detail))
         self.setup.setObjectName("setup")
         self.setup.setWordWrap(True)
         head.addWidget(self.setup, 1)
@@ -111,22 +110,16 @@ def answer_stats(info: dict[str, Any]) -> str:
     )
 
 
-_ADAPTER = re.compile(r"adapter (?P<name>\S+) ×(?P<scale>\S+)")
-
-
-def setup_text(setup: str) -> str:
-    """The engine's "system prompt ✓ · adapter xiaojin ×0.5" on two lines, each part translated.
-
-    The engine writes it in English for the CLI too; unknown parts are shown as they come.
-    """
-    lines = []
-    for part in setup.split(" · ") if setup else []:
-        pieces = []
-        for piece in part.split(", "):
-            m = _ADAPTER.fullmatch(piece)
-            pieces.append(tr("adapter {name} ×{scale}", **m.groupdict()) if m else tr(piece))
-        lines.append(", ".join(pieces))
-    return "\n".join(lines)
+def setup_text(detail: dict[str, Any]) -> str:
+    """What makes a persona differ from Base, on two lines: its prompt, then its adapters."""
+    if not detail:
+        return ""
+    prompt = tr("system prompt ✓") if detail.get("system_prompt") else tr("no system prompt")
+    adapters = [
+        tr("adapter {name} ×{scale}", name=name, scale=f"{scale:g}")
+        for name, scale in detail.get("adapters") or []
+    ]
+    return f"{prompt}\n{', '.join(adapters) or tr('no adapter')}"
 
 
 class CompareView(QWidget):
@@ -251,9 +244,7 @@ class CompareView(QWidget):
             title = self.picker.name(base)
             if scale:
                 title = f"{title.split(' α=')[0]} α={scale}"
-                detail["setup"] = str(detail.get("setup", "")).replace(
-                    f"×{detail.get('scale', 0):g}", f"×{scale}"
-                )
+                detail["adapters"] = [[name, float(scale)] for name, _ in detail.get("adapters") or []]
             col = AnswerColumn(title, detail)
             col.setObjectName(f"column-{pid}")
             self.columns_row.addWidget(col, 1)

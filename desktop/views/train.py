@@ -34,6 +34,7 @@ from desktop.i18n import tr
 from desktop.views.chart import LineChart
 from desktop.views.personas import start_stop_buttons
 from engine import paths
+from engine.adapters import AdapterStatus
 from engine.errors import TalabError
 from engine.finetune.dataset import build_examples, describe, read_jsonl, to_jsonl, write_jsonl
 from engine.finetune.train import TrainSpec
@@ -57,39 +58,21 @@ def kinds_text(kinds: str) -> str:
     return re.sub(r"(\d+) ([a-z_]+)", lambda m: f"{m[1]} {tr(m[2])}", kinds)
 
 
-#: describe_adapter()'s sentences (the engine writes them for the CLI too), as (pattern, translation key)
-_ADAPTER_TEXTS = [
-    (
-        re.compile(
-            r"No adapter at (?P<path>.+) yet: the fine-tuned personas stay unavailable until you train one\."
-        ),
-        "No adapter at {path} yet: the fine-tuned personas stay unavailable until you train one.",
-    ),
-    (
-        re.compile(r"The adapter at (?P<path>.+?) is unusable: (?P<error>.*)", re.DOTALL),
-        "The adapter at {path} is unusable: {error}",
-    ),
-    (
-        re.compile(
-            r"Current adapter: (?P<path>.+) \(saved (?P<when>[^,)]+), (?P<steps>\d+) steps, "
-            r"final loss (?P<loss>.+)\)"
-        ),
-        "Current adapter: {path} (saved {when}, {steps} steps, final loss {loss})",
-    ),
-    (
-        re.compile(r"Current adapter: (?P<path>.+) \(saved (?P<when>[^,)]+)\)"),
-        "Current adapter: {path} (saved {when})",
-    ),
-]
-
-
-def adapter_text(text: str) -> str:
-    """What is trained, in the UI language; a sentence this does not know is shown as it comes."""
-    for pattern, key in _ADAPTER_TEXTS:
-        m = pattern.fullmatch(text)
-        if m:
-            return tr(key, **m.groupdict())
-    return text
+def adapter_text(status: AdapterStatus) -> str:
+    """What is trained, in the UI language."""
+    if status.state == "missing":
+        return tr(
+            "No adapter at {path} yet: the fine-tuned personas stay unavailable until you train one.",
+            path=status.path,
+        )
+    if status.state == "unusable":
+        return tr("The adapter at {path} is unusable: {error}", path=status.path, error=status.error)
+    if status.steps:
+        return tr(
+            "Current adapter: {path} (saved {when}, {steps} steps, final loss {loss})",
+            path=status.path, when=status.saved, steps=status.steps, loss=status.final_loss,
+        )  # fmt: skip
+    return tr("Current adapter: {path} (saved {when})", path=status.path, when=status.saved)
 
 
 def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:
@@ -332,9 +315,9 @@ class TrainView(QWidget):
             )
         )
 
-    def show_adapter(self, text: str, loss_curve: list[float] | None = None) -> None:
+    def show_adapter(self, status: AdapterStatus, loss_curve: list[float] | None = None) -> None:
         """What is trained now; its recorded loss curve fills the chart until a new training starts."""
-        self.adapter.setText(adapter_text(text))
+        self.adapter.setText(adapter_text(status))
         if loss_curve and not self.cancel_button.isEnabled():
             self.losses = [float(v) for v in loss_curve]
             self.chart.set_values(self.losses)

@@ -264,7 +264,7 @@ def _data_keys() -> list[str]:
     from desktop.views.compare import SUGGESTIONS
     from desktop.views.first_run import TEXT
     from desktop.views.history import COLUMNS
-    from desktop.views.train import _ADAPTER_TEXTS, INTRO
+    from desktop.views.train import INTRO
     from engine.finetune.dataset import KINDS
     from engine.scoring import CATEGORIES, FIGURES
 
@@ -274,9 +274,7 @@ def _data_keys() -> list[str]:
         *(label for _, label in FIGURES), *(c.replace("_", " ") for c in CATEGORIES), "over-generalisation",
         *KINDS, "ask", "probe", "done", "running", "cancelled", "interrupted",
         "contains any", "not contains", "regex", "refusal",
-        "system prompt ✓", "no system prompt", "no adapter",
         *(p["name"].partition(" α=")[0] for p in personas), *(p["role"] for p in personas),
-        *(key for _, key in _ADAPTER_TEXTS),
     ]  # fmt: skip
 
 

@@ -144,13 +144,3 @@ def test_training_before_a_model_has_loaded_is_refused_in_the_banner(window) -> 
     window._start_training({})
     assert window.banner.isVisibleTo(window) and "Load a model before training" in window.banner.text()
     assert not window.trainer.running()
-
-
-def test_app_still_exports_what_scripts_import_from_it() -> None:
-    """The fine-tuning half moved to desktop/training_host.py; docs/screenshots.py and tests import app."""
-    from desktop import app, training_host
-
-    assert app.ADAPTER_NAME == training_host.ADAPTER_NAME == "xiaojin"
-    assert app.training_kbs is training_host.training_kbs
-    assert issubclass(app.MainWindow, training_host.TrainingHost)
-    assert callable(app.settings) and app.DEFAULT_PERSONAS[0] == "base"

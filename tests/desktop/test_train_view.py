@@ -184,3 +184,22 @@ def test_after_a_restart_the_train_tab_shows_the_current_adapters_loss_curve(tra
     assert window.train.losses == trained_before
     assert window.train.chart.values == trained_before
     assert "xiaojin.gguf" in window.train.adapter.text()
+
+
+def test_the_train_tab_words_each_adapter_state(tmp_path: Path) -> None:
+    from desktop.views.train import adapter_text
+    from engine.adapters import AdapterStatus
+
+    path = tmp_path / "xiaojin.gguf"
+    assert adapter_text(AdapterStatus(path, "missing")).startswith(f"No adapter at {path} yet")
+    assert adapter_text(AdapterStatus(path, "unusable", error="not a GGUF file")) == (
+        f"The adapter at {path} is unusable: not a GGUF file"
+    )
+    trained = AdapterStatus(path, "ready", saved="2026-11-25 10:00", steps="24", final_loss="1.0397")
+    assert (
+        adapter_text(trained)
+        == f"Current adapter: {path} (saved 2026-11-25 10:00, 24 steps, final loss 1.0397)"
+    )
+    assert adapter_text(AdapterStatus(path, "ready", saved="2026-11-25 10:00")) == (
+        f"Current adapter: {path} (saved 2026-11-25 10:00)"
+    )

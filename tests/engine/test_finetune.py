@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -157,11 +158,14 @@ def test_invalid_kb_is_reported_by_the_trainer(model_info, tmp_path) -> None:  #
     assert os.path.exists(tmp_path / "o.gguf") is False
 
 
-def test_adapter_description_for_the_ui(tmp_path: Path, lora_file: Path) -> None:
-    from engine.adapters import describe_adapter
+def test_adapter_status_for_the_ui(tmp_path: Path, lora_file: Path) -> None:
+    from engine.adapters import adapter_status
 
-    assert "No adapter at" in describe_adapter(tmp_path / "none.gguf")
-    assert describe_adapter(lora_file).startswith(f"Current adapter: {lora_file} (saved ")
+    assert adapter_status(tmp_path / "none.gguf").state == "missing"
+    ready = adapter_status(lora_file)
+    assert ready.state == "ready" and ready.path == lora_file
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", ready.saved)
     junk = tmp_path / "junk.gguf"
     junk.write_bytes(b"nope")
-    assert "unusable" in describe_adapter(junk)
+    broken = adapter_status(junk)
+    assert broken.state == "unusable" and broken.error
