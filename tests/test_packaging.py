@@ -172,22 +172,3 @@ def test_a_build_that_cannot_fine_tune_fails_the_self_test_in_one_line(
     assert len(err) == 1 and "cannot fine-tune" in err[0] and "peft" in err[0], captured.err
     assert "Traceback" not in captured.err
     assert "ok:" not in captured.out and "gui " not in captured.out  # no success line, no GUI check
-
-
-def test_a_run_owner_is_probed_without_a_signal_on_windows(monkeypatch: pytest.MonkeyPatch) -> None:
-    """engine/store/db.py: os.kill(pid, 0) sends CTRL_C_EVENT on Windows, so it must not be used there."""
-    from engine.store.db import _alive
-
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True)  # fmt: skip
-    assert _alive(os.getpid()) is True
-    assert _alive(int(gone.stdout)) is False
-    assert _alive(None) is False and _alive(0) is False
-
-    def no_signals(pid: int, sig: int) -> None:
-        raise AssertionError(f"os.kill({pid}, {sig}) on Windows interrupts that process")
-
-    monkeypatch.setattr(sys, "platform", "win32")
-    monkeypatch.setattr(os, "kill", no_signals)
-    # no kernel32 here: the Windows probe cannot tell, so it says alive (never resumes a live run twice)
-    assert _alive(os.getpid()) is True

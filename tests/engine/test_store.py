@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +98,22 @@ def test_a_run_whose_process_died_reads_as_interrupted(tmp_path: Path) -> None:
     assert store.get_run(dead)["status"] == "interrupted"
     store.finish_run(dead, "done")
     assert store.get_run(dead)["status"] == "done"
+
+
+def test_a_run_owner_is_probed_without_a_signal_on_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """engine/store/db.py: os.kill(pid, 0) sends CTRL_C_EVENT on Windows, so it must not be used there."""
+    from engine.store.db import _alive
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    assert _alive(os.getpid()) is True
+    assert _alive(int(gone.stdout)) is False
+    assert _alive(None) is False and _alive(0) is False
+
+    def no_signals(pid: int, sig: int) -> None:
+        raise AssertionError(f"os.kill({pid}, {sig}) on Windows interrupts that process")
+
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(os, "kill", no_signals)
+    # no kernel32 here: the Windows probe cannot tell, so it says alive (never resumes a live run twice)
+    assert _alive(os.getpid()) is True
