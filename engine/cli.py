@@ -164,10 +164,15 @@ def cmd_probe(args: argparse.Namespace) -> int:
     overrides = _overrides(args)
     selection: dict[str, Any] = {"category": args.category, "limit": args.limit}
     past = args.resume if args.resume is not None else args.replay
-    if past is not None:
+    if args.resume is not None:  # refused in one line before the model loads
+        from engine.runs import resumable_probe_run
+
+        run = resumable_probe_run(open_store(), args.resume)
+    elif past is not None:
         run = open_store().get_run(past)
         if run.get("kind") != "probe":
             raise TalabError(f"Run {past} is not a probe run")
+    if past is not None:
         params = run.get("params") or {}
         args.personas, args.lang = run["personas"], run["lang"]
         args.probes, args.kb = Path(run["probe_set"]), Path(run["kb_path"])
@@ -212,15 +217,17 @@ def cmd_probe(args: argparse.Namespace) -> int:
                     task, completed=p.done, total=p.total, description=f"{p.persona_id}: {p.probe_id}{mark}"
                 )
 
-            result = lab.probe(
-                args.personas,
-                probes_file=args.probes,
-                overrides=overrides,
-                resume_run=args.resume,
-                on_progress=on_progress,
-                should_cancel=cancel.is_set,
-                **selection,
-            )
+            if args.resume is not None:
+                result = lab.resume_probe(args.resume, on_progress=on_progress, should_cancel=cancel.is_set)
+            else:
+                result = lab.probe(
+                    args.personas,
+                    probes_file=args.probes,
+                    overrides=overrides,
+                    on_progress=on_progress,
+                    should_cancel=cancel.is_set,
+                    **selection,
+                )
     finally:
         signal.signal(signal.SIGINT, previous)
         lab.close()
@@ -300,9 +307,11 @@ def cmd_kb(args: argparse.Namespace) -> int:
 
 def cmd_personas(args: argparse.Namespace) -> int:
     from engine.kb import load_kb
+    from engine.models import load_model_info
     from engine.personas import load_personas
 
-    for p in load_personas(load_kb(args.kb, lang=args.lang), args.personas_file).values():
+    kb = load_kb(args.kb, lang=args.lang)
+    for p in load_personas(kb, args.personas_file, load_model_info(args.model)).values():
         state = "available" if p.available else f"unavailable: {p.unavailable_reason}"
         print(f"{p.id:20} {p.name:22} {state}")
     return 0

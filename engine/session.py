@@ -10,19 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from engine.errors import TalabError
+from engine.inference import InferenceRuntime, RuntimeFactory
 from engine.kb import CourseKB, load_kb
 from engine.models import ModelInfo, load_model_info
 from engine.personas import Persona, load_personas, select
 from engine.probes import ProbeSet, load_probe_set
 from engine.runner import Progress, RunResult, adapter_record, answer_record, messages_for, run_probes
+from engine.runs import resumable_probe_run
 from engine.runtime import DEFAULT_N_CTX, Generation, Runtime, SamplingParams
 from engine.store import Store, open_store
-
-RuntimeFactory = Callable[..., Any]
 
 
 @dataclass
@@ -41,32 +42,15 @@ class Lab:
     ) -> None:
         self.config = config
         self.kb: CourseKB = load_kb(config.kb, lang=config.lang)
-        self.personas: dict[str, Persona] = load_personas(self.kb, config.personas_file)
         self.model: ModelInfo = load_model_info(config.model)
-        self._refuse_adapters_for_other_models()
+        self.personas: dict[str, Persona] = load_personas(self.kb, config.personas_file, self.model)
         self.store = store or open_store()
-        self.runtime = runtime_factory(self.model, n_ctx=config.n_ctx)
+        self.runtime: InferenceRuntime = runtime_factory(
+            self.model, n_ctx=config.n_ctx, n_threads=config.n_threads
+        )
 
     def close(self) -> None:
         self.runtime.close()
-
-    def _refuse_adapters_for_other_models(self) -> None:
-        """An adapter trained on another base model makes its personas unavailable, with the reason.
-
-        Its manifest names the base model's sha256. Without this check an adapter of the same
-        shape would load silently onto the wrong model (the class would see nonsense), and one of
-        another architecture would fail only when a question is asked.
-        """
-        from engine.finetune.registry import read_manifest
-
-        for persona in self.personas.values():
-            for adapter in persona.adapters if persona.available else []:
-                base = (read_manifest(adapter.path) or {}).get("base_model") or {}
-                if base.get("sha256") and base["sha256"] != self.model.sha256:
-                    persona.unavailable_reason = (
-                        f"adapter '{adapter.path.stem}' was trained on {base.get('file', 'another model')}, "
-                        f"not on {self.model.display_name}: train it again for this model"
-                    )
 
     def prompt_tokens(self) -> int:
         return int(self.runtime.count_tokens(self.kb.system_prompt))
@@ -107,7 +91,7 @@ class Lab:
             gen = self.runtime.generate(
                 messages_for(persona, question),
                 params,
-                on_token=(lambda s, p=persona: on_token(p, s)) if on_token else None,
+                on_token=partial(on_token, persona) if on_token else None,
                 should_cancel=should_cancel,
             )
             record = answer_record(gen, persona, self.model.sha256, self.kb, params, adapter_record(persona))
@@ -161,16 +145,9 @@ class Lab:
         """Finish a cancelled or killed probe run with the settings it was started with.
 
         Only the missing (persona, probe) pairs are asked, so the finished answers and their
-        timings stay as they were. The GUI's Resume uses it; ``talab probe --resume`` does the
-        same from the command line.
+        timings stay as they were. The GUI's Resume and ``talab probe --resume`` both come here.
         """
-        run = self.store.get_run(run_id)
-        if run.get("kind") != "probe":
-            raise TalabError(f"Run {run_id} is a {run.get('kind')} run; only probe runs can be resumed")
-        if run.get("status") == "done":
-            raise TalabError(f"Run {run_id} already finished; nothing to resume")
-        if run.get("status") == "running":  # its process is alive: two writers would ask twice
-            raise TalabError(f"Run {run_id} is still running (process {run.get('pid')})")
+        run = resumable_probe_run(self.store, run_id)
         if run.get("lang") != self.config.lang:
             raise TalabError(
                 f"Run {run_id} asked its questions in {run.get('lang')}; switch the course language "

@@ -2,7 +2,8 @@
 
 Speaks the same JSON-lines protocol. The first KB path in the spec chooses
 the script: a path containing "fail" reports an error; otherwise it trains
-one fake step per epoch, ``0.2 s`` each, and writes a marker adapter file.
+one fake step per epoch, ``0.2 s`` each, and writes a small random LoRA for the
+spec's model (a marker file when there is no model).
 
 ``TALAB_FAKE_TRAINER`` (comma-separated) adds the failures a real trainer can
 have, since the spec file only carries TrainSpec's fields:
@@ -61,7 +62,13 @@ def main() -> int:
             time.sleep(60)
     emit("exporting")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(b"GGUF fake adapter")
+    if Path(spec["model_path"]).is_file():  # a real LoRA for that model: the personas read its header
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+        from tests.ggufs import write_model_lora
+
+        write_model_lora(out, Path(spec["model_path"]))
+    else:
+        out.write_bytes(b"GGUF fake adapter")
     dataset = spec.get("dataset_path")
     emit("done", adapter=str(out), final_loss=0.1, seconds=0.2 * steps, peak_rss_mb=1024.0,
          trained_on=dataset or "kb")  # fmt: skip

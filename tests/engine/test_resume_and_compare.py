@@ -11,7 +11,7 @@ from tests.fakes import FakeRuntime
 
 
 def _lab(lang: str = "en") -> Lab:
-    return Lab(LabConfig(lang=lang), runtime_factory=lambda model, n_ctx: FakeRuntime(model, n_ctx=n_ctx))
+    return Lab(LabConfig(lang=lang), runtime_factory=FakeRuntime)
 
 
 def test_resume_asks_only_the_missing_answers_with_the_run_settings() -> None:
@@ -115,3 +115,55 @@ def test_a_killed_run_reads_as_interrupted_and_resumes() -> None:
     again = lab.resume_probe(run.run_id)
     assert again.status == "done" and len(lab.store.answers(run.run_id)) == 2
     lab.close()
+
+
+_HOLDER = """
+import sys
+from engine.store import open_store
+run = open_store().create_run(kind="probe", lang="en", personas=["base"], model_path="/nowhere/m.gguf",
+                              model_sha256="0" * 64, probe_set="/nowhere/p.yaml", kb_path="/nowhere/kb.yaml")
+print(run, flush=True)
+sys.stdin.read()  # holds the run until the test closes our stdin
+"""
+
+
+def test_cli_resume_refuses_a_run_another_live_process_owns(capsys: pytest.CaptureFixture[str]) -> None:
+    import subprocess
+    import sys
+
+    from engine.cli import main
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        run_id = int(holder.stdout.readline())
+        # refused before the model loads: the run's model path does not exist
+        assert main(["probe", "--resume", str(run_id)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"error: Run {run_id} is still running (process {holder.pid})"]
+    finally:
+        holder.communicate("", timeout=30)
+
+
+def test_cli_resume_refuses_a_finished_run(capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.cli import main
+    from engine.store import open_store
+
+    store = open_store()
+    run_id = store.create_run(kind="probe", lang="en", personas=["base"], model_path="/nowhere/m.gguf")
+    store.finish_run(run_id, "done", {})
+    assert main(["probe", "--resume", str(run_id)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: Run {run_id} already finished; nothing to resume"
+    ]
+
+
+@pytest.mark.integration
+def test_lab_gives_the_runtime_the_configured_threads() -> None:
+    lab = Lab(LabConfig(n_threads=3))  # the real Runtime: a count no machine defaults to here
+    try:
+        assert lab.runtime.n_threads == 3  # type: ignore[attr-defined]
+    finally:
+        lab.close()
