@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +113,4 @@ class SettingsValues:
 
 
 def default_lab(config: LabConfig) -> Lab:
-    """Lab builds its runtime with the context size only; the threads setting reaches it here."""
-    from engine.runtime import Runtime
-
-    return Lab(config, runtime_factory=partial(Runtime, n_threads=config.n_threads))
+    return Lab(config)

@@ -179,7 +179,7 @@ class LabWorker(QObject):
     def _set_threads(self, n: int) -> None:
         """Training shares the CPU: fewer inference threads keep both fast (see Runtime.set_threads)."""
         self.threads = n
-        if self.lab is not None and hasattr(self.lab.runtime, "set_threads"):
+        if self.lab is not None:
             self.lab.runtime.set_threads(n)
 
     @Slot()

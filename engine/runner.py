@@ -15,11 +15,12 @@ from typing import Any
 from engine import scoring
 from engine.chat import Message
 from engine.errors import StoreError
+from engine.inference import InferenceRuntime
 from engine.kb import CourseKB
 from engine.models import file_sha256
 from engine.personas import Persona
 from engine.probes import Probe, ProbeSet
-from engine.runtime import Generation, Runtime, SamplingParams
+from engine.runtime import Generation, SamplingParams
 from engine.store import Store
 
 
@@ -84,7 +85,7 @@ def adapter_record(persona: Persona) -> list[dict[str, Any]]:
 
 
 def run_probes(
-    runtime: Runtime,
+    runtime: InferenceRuntime,
     store: Store,
     personas: list[Persona],
     probe_set: ProbeSet,

@@ -33,7 +33,7 @@ def _open(qtbot: Any, configs: list[LabConfig]) -> Any:
         configs.append(config)
         if "broken" in str(config.model):
             raise ModelError(f"llama.cpp could not load {Path(str(config.model)).name}: bad tensor data")
-        return Lab(config, runtime_factory=lambda model, n_ctx: FakeRuntime(model, n_ctx=n_ctx))
+        return Lab(config, runtime_factory=FakeRuntime)
 
     trainer = [sys.executable, str(Path(__file__).resolve().parent.parent / "fake_trainer.py"), "--spec"]
     win = MainWindow(factory, trainer_program=trainer)
