@@ -233,7 +233,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         lab.close()
     extra: dict[str, Any] = {}
     if args.replay is not None:
-        from engine.runner import compare_runs
+        from engine.runs import compare_runs
 
         extra["replay"] = compare_runs(lab.store, args.replay, result.run_id)
     if args.json:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from engine.kb import CourseKB, load_kb
 from engine.models import ModelInfo, load_model_info
 from engine.personas import Persona, load_personas, select
 from engine.probes import ProbeSet, load_probe_set
-from engine.runner import Progress, RunResult, adapter_record, answer_record, messages_for, run_probes
+from engine.runner import Progress, Question, RunResult, answer_all, create_run, run_probes
 from engine.runs import resumable_probe_run
 from engine.runtime import DEFAULT_N_CTX, Generation, Runtime, SamplingParams
 from engine.store import Store, open_store
@@ -68,39 +67,19 @@ class Lab:
     ) -> int:
         """Ask every persona the same question; each answer is stored as it completes."""
         chosen = select(self.personas, persona_ids)
-        base = SamplingParams()
-        run_id = self.store.create_run(
-            kind="ask",
-            model_label=self.model.label,
-            model_path=str(self.model.path),
-            model_sha256=self.model.sha256,
-            kb_path=str(self.kb.path),
-            kb_hash=self.kb.sha256,
-            lang=self.config.lang,
-            personas=[p.id for p in chosen],
-            params={"sampling": base.as_dict(), "overrides": overrides or {}},
-            seed=base.seed,
-            n_ctx=self.runtime.n_ctx,
-        )
-        status = "done"
-        for persona in chosen:
-            params = persona.params(base, overrides)
-            self.runtime.set_adapters(persona.adapters)
-            if on_start:
-                on_start(persona)
-            gen = self.runtime.generate(
-                messages_for(persona, question),
-                params,
-                on_token=partial(on_token, persona) if on_token else None,
-                should_cancel=should_cancel,
-            )
-            record = answer_record(gen, persona, self.model.sha256, self.kb, params, adapter_record(persona))
-            self.store.add_answer(run_id, **record, probe_id="ask", category="ask", question=question)
-            if on_answer:
-                on_answer(persona, gen)
-            if gen.finish_reason == "cancelled":
-                status = "cancelled"
-                break
+        params = SamplingParams()
+        run_id = create_run(
+            self.store, self.runtime, kind="ask", kb=self.kb, lang=self.config.lang, personas=chosen,
+            params=params, overrides=overrides,
+        )  # fmt: skip
+        status, _ = answer_all(
+            self.runtime, self.store, run_id, chosen, [Question("ask", "ask", question)],
+            kb=self.kb, params=params, overrides=overrides, keep_cancelled=True,
+            on_start=(lambda p, _q: on_start(p)) if on_start else None,
+            on_token=on_token,
+            on_answer=(lambda p, _q, gen, _ok: on_answer(p, gen)) if on_answer else None,
+            should_cancel=should_cancel,
+        )  # fmt: skip
         self.store.finish_run(run_id, status)
         return run_id
 
@@ -112,10 +91,11 @@ class Lab:
         category: str | None = None,
         limit: int | None = None,
         overrides: dict[str, Any] | None = None,
-        resume_run: int | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        _resume_run: int | None = None,
     ) -> RunResult:
+        """A new probe run; :meth:`resume_probe` is the only way to continue an old one."""
         chosen = select(self.personas, persona_ids)
         probe_set: ProbeSet = load_probe_set(probes_file)
         probes = probe_set.select(lang=self.config.lang, category=category, limit=limit)
@@ -130,7 +110,7 @@ class Lab:
             params=SamplingParams(),
             overrides=overrides,
             selection={"category": category, "limit": limit},
-            resume_run=resume_run,
+            resume_run=_resume_run,
             on_progress=on_progress,
             should_cancel=should_cancel,
         )
@@ -160,7 +140,7 @@ class Lab:
             category=params.get("category"),
             limit=params.get("limit"),
             overrides=params.get("overrides") or {},
-            resume_run=run_id,
+            _resume_run=run_id,
             on_progress=on_progress,
             should_cancel=should_cancel,
         )

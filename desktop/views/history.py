@@ -30,8 +30,7 @@ from desktop.i18n import tr
 from desktop.views.probe_grid import figure_text
 from engine.errors import TalabError
 from engine.reports import export_run
-from engine.runner import compare_runs
-from engine.scoring import compare_figures, summarize
+from engine.runs import compare_two, is_resumable
 from engine.store import open_store
 
 COLUMNS = [
@@ -43,7 +42,6 @@ COLUMNS = [
     "Model",
     "Personas",
 ]  # the long one last; tr() on show
-RESUMABLE = ("cancelled", "interrupted")
 #: figures where a rise is bad news: the change is coloured the other way round
 LOWER_IS_BETTER = ("forgetting", "overgeneralisation_rate")
 
@@ -159,7 +157,7 @@ class HistoryView(QWidget):
         self.open_button.setEnabled(len(ids) == 1)
         self.compare_button.setEnabled(len(ids) == 2)
         one = self._run(ids[0]) if len(ids) == 1 else {}
-        self.resume_button.setEnabled(one.get("kind") == "probe" and one.get("status") in RESUMABLE)
+        self.resume_button.setEnabled(is_resumable(one))
 
     @Slot(str)
     def apply_filter(self, text: str) -> None:
@@ -224,9 +222,7 @@ class HistoryView(QWidget):
         a, b = ids[1], ids[0]  # rows are newest first: the older run is A
         try:
             store = open_store()
-            runs = [store.get_run(a), store.get_run(b)]
-            answers = [store.answers(a), store.answers(b)]
-            same = compare_runs(store, a, b)
+            diff = compare_two(store, a, b)
             store.close()
         except TalabError as exc:
             self.result.setText(str(exc))
@@ -238,22 +234,16 @@ class HistoryView(QWidget):
             + e(
                 tr(
                     "{identical} of {compared} shared answers are identical word for word.",
-                    identical=same["identical"],
-                    compared=same["compared"],
+                    identical=diff.identical,
+                    compared=diff.compared,
                 )
             )
             + "</p>",
         ]
-        if all(r.get("kind") == "probe" for r in runs):
-            summaries = [
-                r.get("summary") or summarize(ans, list(r.get("personas") or []))
-                for r, ans in zip(runs, answers, strict=True)
-            ]
-            parts.append(_figures_table(compare_figures(summaries[0], summaries[1])))
+        if diff.figures is not None:
+            parts.append(_figures_table(diff.figures))
         else:
-            later = {(x["persona_id"], x.get("question")): x for x in answers[1]}
-            for x in answers[0]:
-                y = later.get((x["persona_id"], x.get("question")))
+            for x, y in diff.pairs:
                 parts.append(
                     f"<p><b>{e(x['persona_id'])}</b> · <i>{e(x.get('question') or '')}</i><br>"
                     f"A: {e(x.get('answer') or '')}<br>B: {e(y.get('answer') or '') if y else '–'}</p>"

@@ -26,10 +26,10 @@ from desktop.views.chart import BarChart
 from desktop.views.personas import PersonaPicker, start_stop_buttons
 from desktop.views.probe_grid import FiguresTable, ProbeGrid, answer_html, category_label, display_name
 from engine.errors import TalabError
-from engine.scoring import CATEGORIES, summarize
+from engine.runs import is_resumable, run_summary
+from engine.scoring import CATEGORIES
 from engine.store import open_store
 
-RESUMABLE = ("cancelled", "interrupted")
 # where the lecture's two effects show: a lower bar than Base here is forgetting / over-generalisation
 LOOK_FOR = {
     "general_skill": "where forgetting shows",
@@ -226,12 +226,12 @@ class ProbesView(QWidget):
             return
         status = status or run.get("status") or ""
         personas = list(run.get("personas") or [])
-        summary = summary or run.get("summary") or summarize(answers, personas)
+        summary = summary or run_summary(run, answers)
         self._run_id, self._run_status = run_id, status
         self.progress.hide()
         self.eta.setText("")
         self.status.setText(run_state(run_id, status))
-        self.resume_button.setVisible(status in RESUMABLE and run.get("kind") == "probe")
+        self.resume_button.setVisible(is_resumable({**run, "status": status}))
         shown = summary["personas"] or personas
         groups = [c for c in CATEGORIES if any(c in summary["pass_rates"].get(p, {}) for p in shown)]
         self.chart.set_data(

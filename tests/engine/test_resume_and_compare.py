@@ -167,3 +167,41 @@ def test_lab_gives_the_runtime_the_configured_threads() -> None:
         assert lab.runtime.n_threads == 3  # type: ignore[attr-defined]
     finally:
         lab.close()
+
+
+def test_the_engine_compares_two_runs_and_decides_resumable_and_summaries() -> None:
+    from engine.runs import compare_two, is_resumable, run_summary
+
+    lab = _lab()
+    lab.runtime.answers.extend(["Yes.", "No.", "Yes.", "Maybe."])  # type: ignore[attr-defined]
+    a = lab.probe(["base"], category="identity", limit=2)
+    b = lab.probe(["base"], category="identity", limit=2)
+    diff = compare_two(lab.store, a.run_id, b.run_id)
+    assert (diff.compared, diff.identical) == (2, 1) and diff.pairs == []
+    assert diff.figures is not None and {r["persona"] for r in diff.figures} == {"base"}
+    run = lab.store.get_run(a.run_id)
+    answers = lab.store.answers(a.run_id)
+    assert run_summary(run, answers) == a.summary  # the stored one
+    assert run_summary({**run, "summary": None}, answers) == a.summary  # recomputed, the same
+    assert not is_resumable(run) and is_resumable({**run, "status": "interrupted"})
+    first = lab.ask("Who are you?", ["base", "prompted"])
+    second = lab.ask("Who are you?", ["base"])
+    asks = compare_two(lab.store, first, second)
+    assert asks.figures is None and [(x["persona_id"], y is not None) for x, y in asks.pairs] == [
+        ("base", True),
+        ("prompted", False),
+    ]
+    assert not is_resumable(lab.store.get_run(first))
+    lab.close()
+
+
+def test_a_cancelled_ask_keeps_what_streamed_and_a_cancelled_probe_does_not() -> None:
+    lab = _lab()
+    lab.runtime.delay_s = 0  # type: ignore[attr-defined]
+    run_id = lab.ask("Who are you?", ["base", "prompted"], should_cancel=lambda: True)
+    run = lab.store.get_run(run_id)
+    assert run["status"] == "cancelled" and [a["persona_id"] for a in lab.store.answers(run_id)] == ["base"]
+    assert lab.store.answers(run_id)[0]["finish_reason"] == "cancelled"
+    probe = lab.probe(["base"], limit=2, should_cancel=lambda: True)
+    assert probe.status == "cancelled" and lab.store.answers(probe.run_id) == []
+    lab.close()
