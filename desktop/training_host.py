@@ -19,7 +19,7 @@ from engine.adapters import adapter_status
 from engine.finetune.registry import read_manifest
 from engine.finetune.train import TrainSpec
 from engine.kb import LANGUAGES, kb_path
-from engine.session import LabConfig
+from engine.session import LabConfig, LabInfo
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMainWindow
@@ -49,7 +49,7 @@ def training_kbs(current_kb: str, lang: str) -> list[str]:
 class TrainingHost(_Window):
     settings: QSettings
     config: LabConfig
-    info: dict[str, Any]
+    info: LabInfo | None
     worker: LabWorker
     trainer: TrainingProcess
     train: TrainView
@@ -60,12 +60,12 @@ class TrainingHost(_Window):
     def _on_failed(self, message: str) -> None:
         raise NotImplementedError
 
-    def show_training_state(self, info: dict[str, Any]) -> None:
+    def show_training_state(self, info: LabInfo) -> None:
         """After a load: the Train tab shows the current adapter and the KBs it would train on."""
         adapter = adapter_path()
         manifest = read_manifest(adapter) if adapter.exists() else None
         self.train.show_adapter(adapter_status(adapter), (manifest or {}).get("loss_curve"))
-        self.train.set_kbs(training_kbs(info["kb"], self.config.lang))
+        self.train.set_kbs(training_kbs(info.kb, self.config.lang))
         self._maybe_offer_training()
 
     def _maybe_offer_training(self) -> None:
@@ -87,10 +87,10 @@ class TrainingHost(_Window):
 
     @Slot(dict)
     def _start_training(self, options: dict[str, Any]) -> None:
-        if not self.info:
+        if self.info is None:
             self._on_failed(tr("Load a model before training"))
             return
-        spec = TrainSpec(model_path=self.info["model_path"], out_path=str(adapter_path()), **options)
+        spec = TrainSpec(model_path=self.info.model_path, out_path=str(adapter_path()), **options)
         self.banner.hide()
         self.train.set_running(True)
         self.trainer.start(spec)

@@ -39,7 +39,7 @@ class LabWorker(QObject):
     count_requested = Signal(int, str)
     threads_requested = Signal(int)  # 0: the default again
     # reports (worker → GUI)
-    loaded = Signal(dict)
+    loaded = Signal(object)  # session.LabInfo
     failed = Signal(str)
     busy = Signal(bool)
     answer_started = Signal(str)
@@ -89,22 +89,7 @@ class LabWorker(QObject):
             self.lab = lab
             if self.threads:
                 self._set_threads(self.threads)
-            self.loaded.emit({
-                "model": lab.model.display_name,
-                "model_path": str(lab.model.path),
-                "n_ctx": lab.runtime.n_ctx,
-                "kb": str(lab.kb.path),
-                "kb_title": lab.kb.data.course.title,
-                "prompt_tokens": lab.prompt_tokens(),
-                "personas": [
-                    {"id": p.id, "name": p.name, "role": p.role, "available": p.available,
-                     "reason": p.unavailable_reason or "",
-                     "adapters": [[a.path.stem, a.scale] for a in p.adapters],
-                     "system_prompt": p.system_prompt or "",
-                     "scale": p.adapters[0].scale if p.adapters else None}
-                    for p in lab.personas.values()
-                ],
-            })  # fmt: skip
+            self.loaded.emit(lab.info())
 
         self._guard(job)
 

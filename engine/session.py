@@ -25,6 +25,46 @@ from engine.runtime import DEFAULT_N_CTX, Generation, Runtime, SamplingParams
 from engine.store import Store, open_store
 
 
+@dataclass(frozen=True)
+class PersonaInfo:
+    """What a front end shows of a persona; plain data, so it crosses a thread or a process."""
+
+    id: str
+    name: str
+    role: str
+    available: bool
+    reason: str  # why not available ("" when it is)
+    adapters: tuple[tuple[str, float], ...]  # (adapter name, scale)
+    system_prompt: str  # "" without one
+    scale: float | None  # the first adapter's scale (the Merged α); None without adapters
+
+    @classmethod
+    def of(cls, p: Persona) -> PersonaInfo:
+        return cls(
+            id=p.id,
+            name=p.name,
+            role=p.role,
+            available=p.available,
+            reason=p.unavailable_reason or "",
+            adapters=tuple((a.path.stem, a.scale) for a in p.adapters),
+            system_prompt=p.system_prompt or "",
+            scale=p.adapters[0].scale if p.adapters else None,
+        )
+
+
+@dataclass(frozen=True)
+class LabInfo:
+    """What a loaded Lab is: the model, the KB, the prompt's size and the personas."""
+
+    model: str
+    model_path: str
+    n_ctx: int
+    kb: str
+    kb_title: str
+    prompt_tokens: int
+    personas: tuple[PersonaInfo, ...]
+
+
 @dataclass
 class LabConfig:
     model: str | Path = "default"
@@ -53,6 +93,17 @@ class Lab:
 
     def prompt_tokens(self) -> int:
         return int(self.runtime.count_tokens(self.kb.system_prompt))
+
+    def info(self) -> LabInfo:
+        return LabInfo(
+            model=self.model.display_name,
+            model_path=str(self.model.path),
+            n_ctx=self.runtime.n_ctx,
+            kb=str(self.kb.path),
+            kb_title=self.kb.data.course.title,
+            prompt_tokens=self.prompt_tokens(),
+            personas=tuple(PersonaInfo.of(p) for p in self.personas.values()),
+        )
 
     def ask(
         self,

@@ -130,9 +130,9 @@ def _data(win: Any) -> list[str]:
     from desktop.views.compare import SUGGESTIONS
 
     return [
-        str(win.info["model"]), str(win.info["kb_title"]), "TA Lab", *BUNDLED_MODELS,
+        str(win.info.model), str(win.info.kb_title), "TA Lab", *BUNDLED_MODELS,
         *(question for _, question in SUGGESTIONS),
-        *(p["reason"] for p in win.info["personas"] if p["reason"]),
+        *(p.reason for p in win.info.personas if p.reason),
     ]  # fmt: skip
 
 

@@ -57,7 +57,9 @@ def test_settings_apply_at_once_and_survive_a_restart(qtbot: Any) -> None:
     dialog.presentation.setChecked(True)
     _ok(dialog)
     assert not dialog.isVisible()
-    qtbot.waitUntil(lambda: win.info.get("n_ctx") == 2048, timeout=10_000)  # the Lab was rebuilt
+    qtbot.waitUntil(
+        lambda: win.info is not None and win.info.n_ctx == 2048, timeout=10_000
+    )  # the Lab was rebuilt
     assert configs[-1].n_threads == 2
     assert win.font().pointSize() == PRESENTATION_POINT_SIZE
 
