@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QLabel, QTabWidget
 from desktop.i18n import tr
 from engine import paths
 from engine.adapters import adapter_status
+from engine.finetune.events import Done
 from engine.finetune.registry import read_manifest
 from engine.finetune.train import TrainSpec
 from engine.kb import LANGUAGES, kb_path
@@ -97,7 +98,7 @@ class TrainingHost(_Window):
         self.worker.threads_requested.emit(1)  # leave a core to the trainer: both run faster
 
     @Slot(dict)
-    def _on_trained(self, done: dict[str, Any]) -> None:
+    def _on_trained(self, done: Done) -> None:
         self.worker.threads_requested.emit(0)
         self.train.set_running(False)
         self.train.show_done(done)

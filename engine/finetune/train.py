@@ -25,6 +25,18 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import TalabError
+from engine.finetune.events import (
+    Cancelled,
+    Done,
+    Error,
+    Exporting,
+    Loading,
+    Replay,
+    Start,
+    Step,
+    emit,
+    from_fields,
+)
 
 SUPPORTED = ("llama", "gemma3")
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -73,10 +85,6 @@ class TrainSpec:
             raise TalabError("nothing to train on: give a course KB or a dataset file")
 
 
-def emit(event: str, **fields: Any) -> None:
-    print(json.dumps({"event": event, **fields}), flush=True)
-
-
 def peak_rss_mb() -> float:
     """Peak resident memory in MB; 0.0 where it cannot be measured, which must not stop training."""
     try:
@@ -120,9 +128,9 @@ def load_examples(spec: TrainSpec) -> list[Any]:
         examples = build_examples([load_kb(p) for p in spec.kb_paths])
     n_replay = replay_count(sum(e.kind != "replay" for e in examples), spec.replay)
     if n_replay:
-        emit("replay", done=0, total=n_replay)
+        emit(Replay(done=0, total=n_replay))
         examples += generate_replay(
-            Path(spec.model_path), n_replay, on_progress=lambda i, n: emit("replay", done=i, total=n)
+            Path(spec.model_path), n_replay, on_progress=lambda i, n: emit(Replay(done=i, total=n))
         )
     return examples
 
@@ -141,7 +149,7 @@ def _collate(batch: list[Any]) -> tuple[Any, Any, Any]:
 
 def train(spec: TrainSpec) -> dict[str, Any]:
     from engine import __version__
-    from engine.finetune.dataset import dataset_sha256, describe, write_jsonl
+    from engine.finetune.dataset import dataset_sha256, describe, kind_counts, write_jsonl
     from engine.finetune.encode import encode_all
     from engine.finetune.gguf_lora import write_adapter
     from engine.finetune.registry import RUN_ID, dataset_copy_path, save_run
@@ -163,10 +171,10 @@ def train(spec: TrainSpec) -> dict[str, Any]:
         raise TalabError(f"Every example is longer than {spec.max_seq_len} tokens; raise --max-seq-len")
     steps_per_epoch = math.ceil(len(encoded) / spec.batch_size)
     total = steps_per_epoch * spec.epochs
-    emit("start", examples=len(encoded), kinds=describe(examples), skipped=skipped, steps=total,
-         epochs=spec.epochs)  # fmt: skip
+    emit(Start(examples=len(encoded), kinds=kind_counts(examples), skipped=skipped, steps=total,
+               epochs=spec.epochs))  # fmt: skip
 
-    emit("loading")
+    emit(Loading())
     import torch
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
     from transformers import AutoModelForCausalLM, GgufConfig
@@ -205,12 +213,13 @@ def train(spec: TrainSpec) -> dict[str, Any]:
             tokens += int(mask.sum())
             step = len(curve)
             spent = time.perf_counter() - t_train
-            emit("step", step=step, steps=total, epoch=epoch, loss=curve[-1],
-                 elapsed_s=round(time.perf_counter() - t0, 1), eta_s=round(spent / step * (total - step), 1),
-                 tokens_per_s=round(tokens / spent, 1), peak_rss_mb=peak_rss_mb())  # fmt: skip
+            emit(Step(step=step, steps=total, epoch=epoch, loss=curve[-1],
+                      elapsed_s=round(time.perf_counter() - t0, 1),
+                      eta_s=round(spent / step * (total - step), 1),
+                      tokens_per_s=round(tokens / spent, 1), peak_rss_mb=peak_rss_mb()))  # fmt: skip
     train_s = time.perf_counter() - t_train
 
-    emit("exporting")
+    emit(Exporting())
     state = {k: v.detach().cpu().numpy() for k, v in get_peft_model_state_dict(peft_model).items()}
     base_sha = file_sha256(info.path)
     data_sha = dataset_sha256(examples)
@@ -263,16 +272,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         spec = TrainSpec.from_json(args.spec.read_text(encoding="utf-8"))
-        emit("done", **train(spec))
+        emit(from_fields("done", train(spec)) or Done())
         return 0
     except KeyboardInterrupt:  # Ctrl+C reached the trainer itself (run by hand): a cancel, not a crash
-        emit("cancelled")
+        emit(Cancelled())
         return EXIT_CANCELLED
     except (TalabError, ValueError, OSError) as exc:
-        emit("error", message=str(exc))
+        emit(Error(message=str(exc)))
         return 2
     except Exception as exc:  # reported, never a bare traceback on the pipe
-        emit("error", message=f"unexpected {type(exc).__name__}: {exc}")
+        emit(Error(message=f"unexpected {type(exc).__name__}: {exc}"))
         return 1
 
 
