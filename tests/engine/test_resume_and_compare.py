@@ -205,3 +205,13 @@ def test_a_cancelled_ask_keeps_what_streamed_and_a_cancelled_probe_does_not() ->
     probe = lab.probe(["base"], limit=2, should_cancel=lambda: True)
     assert probe.status == "cancelled" and lab.store.answers(probe.run_id) == []
     lab.close()
+
+
+def test_figures_carry_their_unit_as_a_field_not_inside_the_text() -> None:
+    from engine.scoring import figure_parts, format_figure, pct
+
+    assert (
+        figure_parts("forgetting", 0.25) == ("+25", "pts") and format_figure("forgetting", 0.25) == "+25 pts"
+    )
+    assert figure_parts("adherence", 0.5) == (pct(0.5), "") == (format_figure("adherence", 0.5), "")
+    assert figure_parts("forgetting", None) == (pct(None), "")
