@@ -236,7 +236,7 @@ class MainWindow(SettingsHost, TrainingHost, QMainWindow):
     def _show_last_probe_run(self) -> None:
         """Reopen on the last scores, so a restart does not blank the chart before class."""
         try:
-            store = open_store()
+            store = open_store(read_only=True)
             runs = [r for r in store.list_runs(50) if r.get("kind") == "probe" and r.get("n_answers")]
             store.close()
         except TalabError:

@@ -167,9 +167,9 @@ def cmd_probe(args: argparse.Namespace) -> int:
     if args.resume is not None:  # refused in one line before the model loads
         from engine.runs import resumable_probe_run
 
-        run = resumable_probe_run(open_store(), args.resume)
+        run = resumable_probe_run(open_store(read_only=True), args.resume)
     elif past is not None:
-        run = open_store().get_run(past)
+        run = open_store(read_only=True).get_run(past)
         if run.get("kind") != "probe":
             raise TalabError(f"Run {past} is not a probe run")
     if past is not None:
@@ -264,7 +264,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from engine.cli_output import runs_table
     from engine.store import open_store
 
-    runs = open_store().list_runs(args.limit)
+    runs = open_store(read_only=True).list_runs(args.limit)
     if args.json:
         print(json.dumps(runs, ensure_ascii=False))
     elif not runs:
@@ -281,7 +281,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from engine.reports import export_run
     from engine.store import open_store
 
-    out = export_run(open_store(), args.run_id, args.format, args.output)
+    out = export_run(open_store(read_only=True), args.run_id, args.format, args.output)
     print(out)
     return 0
 

@@ -184,7 +184,7 @@ class HistoryView(QWidget):
             self.open_run.emit(run_id, False)
             return
         try:
-            store = open_store()
+            store = open_store(read_only=True)
             answers = store.answers(run_id)
             store.close()
         except TalabError as exc:
@@ -221,7 +221,7 @@ class HistoryView(QWidget):
             return
         a, b = ids[1], ids[0]  # rows are newest first: the older run is A
         try:
-            store = open_store()
+            store = open_store(read_only=True)
             diff = compare_two(store, a, b)
             store.close()
         except TalabError as exc:
@@ -265,7 +265,7 @@ class HistoryView(QWidget):
                 return None
             path = Path(chosen)
         try:
-            store = open_store()
+            store = open_store(read_only=True)
             out = export_run(store, run_id, fmt, path)
             store.close()
         except TalabError as exc:
@@ -277,7 +277,7 @@ class HistoryView(QWidget):
     @Slot()
     def refresh(self) -> None:
         try:
-            store = open_store()
+            store = open_store(read_only=True)
             self.runs = store.list_runs(200)
             path = store.path
             store.close()

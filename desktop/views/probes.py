@@ -217,7 +217,7 @@ class ProbesView(QWidget):
     def show_run(self, run_id: int, status: str | None = None, summary: dict[str, Any] | None = None) -> None:
         """Any stored run: its grid, chart and figures; interrupted runs get a Resume button."""
         try:
-            store = open_store()
+            store = open_store(read_only=True)
             run = store.get_run(run_id)
             answers = store.answers(run_id)
             store.close()
@@ -253,7 +253,7 @@ class ProbesView(QWidget):
         answer = self.grid.answers.get(key)
         if answer is None and self._run_id is not None:
             try:  # a live cell: the answer is in the database already, not yet in the grid's cache
-                store = open_store()
+                store = open_store(read_only=True)
                 found = [a for a in store.answers(self._run_id) if (a["persona_id"], a["probe_id"]) == key]
                 store.close()
             except TalabError as exc:

@@ -20,6 +20,8 @@ def _probe(window: Any, qtbot: Any, limit: int) -> None:
     window.probes.limit.setValue(limit)
     window.probes.run_button.click()
     qtbot.waitUntil(lambda: "finished" in window.probes.status.text(), timeout=20_000)
+    # the worker says "not busy" just after the result: until then Ask and Run ignore a click
+    qtbot.waitUntil(window.compare.ask_button.isEnabled, timeout=10_000)
 
 
 def _select(view: Any, *rows: int) -> None:
@@ -106,6 +108,8 @@ def test_an_interrupted_run_is_resumed_from_history(window, script, qtbot) -> No
     view.resume_button.click()
     assert window.tabs.currentWidget() is window.probes
     qtbot.waitUntil(lambda: "finished" in window.probes.status.text(), timeout=20_000)
+    # the worker says "not busy" just after the result: until then Ask and Run ignore a click
+    qtbot.waitUntil(window.compare.ask_button.isEnabled, timeout=10_000)
     run = open_store().list_runs(1)[0]
     assert run["status"] == "done" and run["n_answers"] == 6
     assert len(open_store().list_runs(10)) == 1  # resumed in place, not started again
