@@ -9,25 +9,17 @@ directly and the engine checks between tokens.
 from __future__ import annotations
 
 import threading
-import traceback
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from engine import paths
 from engine.errors import TalabError
+from engine.log import log_current_exception
 from engine.session import Lab, LabConfig
 
 LabFactory = Callable[[LabConfig], Lab]
-
-
-def _log_unexpected() -> str:
-    log = paths.data_dir() / "talab.log"
-    with log.open("a", encoding="utf-8") as fh:
-        traceback.print_exc(file=fh)
-    return str(log)
 
 
 class LabWorker(QObject):
@@ -75,7 +67,7 @@ class LabWorker(QObject):
         except TalabError as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # never let a worker exception become a crash dialog
-            self.failed.emit(f"Unexpected {type(exc).__name__}: {exc} (details in {_log_unexpected()})")
+            self.failed.emit(f"Unexpected {type(exc).__name__}: {exc} (details in {log_current_exception()})")
         finally:
             self.busy.emit(False)
 

@@ -12,11 +12,10 @@ import json
 import signal
 import sys
 import threading
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import __version__, paths
+from engine import __version__
 from engine.errors import TalabError
 from engine.scoring import CATEGORIES
 
@@ -352,10 +351,10 @@ def main(argv: list[str] | None = None) -> int:
         print("cancelled", file=sys.stderr)
         return EXIT_CANCELLED
     except Exception as exc:  # last line of defence: log, then one line for the user
-        log = paths.data_dir() / "talab.log"
-        with log.open("a", encoding="utf-8") as fh:
-            traceback.print_exc(file=fh)
-        print(f"error: unexpected {type(exc).__name__}: {exc} (details in {log})", file=sys.stderr)
+        from engine.log import log_current_exception
+
+        where = log_current_exception()
+        print(f"error: unexpected {type(exc).__name__}: {exc} (details in {where})", file=sys.stderr)
         return 1
 
 

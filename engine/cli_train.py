@@ -13,7 +13,7 @@ from engine import paths
 from engine.errors import TalabError
 
 EXIT_CANCELLED = 130
-DEFAULT_NAME = "xiaojin"
+DEFAULT_NAME = paths.DEFAULT_ADAPTER
 
 
 def _fraction(value: str) -> float:

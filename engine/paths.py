@@ -42,6 +42,15 @@ def adapters_dir() -> Path:
     return path
 
 
+#: The adapter training writes by default and the fine-tuned personas load (course_kb/personas.yaml).
+DEFAULT_ADAPTER = "xiaojin"
+
+
+def default_adapter_path() -> Path:
+    """Where the fine-tuned personas look: training replaces it only when it finishes."""
+    return adapters_dir() / f"{DEFAULT_ADAPTER}.gguf"
+
+
 def cache_dir() -> Path:
     path = data_dir() / "cache"
     path.mkdir(parents=True, exist_ok=True)

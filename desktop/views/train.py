@@ -224,7 +224,7 @@ class TrainView(QWidget):
         if text == self._generated:
             return {"kb_paths": self.kb_paths, "dataset_path": None}
         examples = self._parse(text)
-        out = write_jsonl(examples, paths.data_dir() / "datasets" / "xiaojin-edited.jsonl")
+        out = write_jsonl(examples, paths.data_dir() / "datasets" / f"{paths.DEFAULT_ADAPTER}-edited.jsonl")
         return {"kb_paths": self.kb_paths, "dataset_path": str(out)}
 
     # -- running -------------------------------------------------------------
