@@ -78,3 +78,21 @@ def test_an_unknown_adapter_is_one_clear_line(tmp_path: Path, capsys: pytest.Cap
     answers = _write(tmp_path / "a.jsonl", [{"question": "q", "answer": "a", "category": "identity"}])
     assert main(["score", str(answers), "--adapter", "nope"]) == 2
     assert "No training data found for adapter 'nope'" in capsys.readouterr().err
+
+
+def test_sweep_probes_the_adapter_at_evenly_spaced_scales(
+    talab_home: Path, lora_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = talab_home / "adapters" / "xiaojin.gguf"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(lora_file.read_bytes())
+    args = ["sweep", "--points", "3", "--limit", "2", "--max-tokens", "4", "--json"]
+    assert main(args) == 0
+    curve = json.loads(capsys.readouterr().out)
+    assert [p["scale"] for p in curve["points"]] == [0.0, 0.5, 1.0]
+    assert [p["persona"] for p in curve["points"]] == ["finetuned:0", "finetuned:0.5", "finetuned:1"]
+    identity = curve["points"][0]["identity"]  # the first two probes are identity probes
+    assert 0 <= identity["ci"][0] <= identity["value"] <= identity["ci"][1] <= 1
+    assert curve["points"][0]["course_fact"] == {"value": None, "ci": None}  # not asked: no made-up 0
+    assert main(["sweep", "--points", "1"]) == 2
+    assert "--points must be at least 2" in capsys.readouterr().err
