@@ -110,13 +110,15 @@ def test_a_model_without_chat_template_is_refused(tmp_path: Path) -> None:
 def _vllm_routes(adapter_dir: Path) -> dict[str, tuple[int, object]]:
     """Recorded after vLLM's OpenAI-compatible server docs: /v1/models lists LoRA modules with a parent."""
     models = {"object": "list", "data": [
-        {"id": BASE, "object": "model", "owned_by": "vllm", "root": BASE, "parent": None, "max_model_len": 2048},
+        {"id": BASE, "object": "model", "owned_by": "vllm", "root": BASE, "parent": None,
+         "max_model_len": 2048},
         {"id": "ta-finetuned", "object": "model", "owned_by": "vllm",
          "root": str(adapter_dir / "ta-finetuned.peft"), "parent": BASE},
     ]}  # fmt: skip
     chunk = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "ta-finetuned"}
     stream = SSE([
-        {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]},
+        {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                               "finish_reason": None}]},
         {**chunk, "choices": [{"index": 0, "delta": {"content": "I am"}, "finish_reason": None}]},
         {**chunk, "choices": [{"index": 0, "delta": {"content": " Xiao Jin."}, "finish_reason": None}]},
         {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
