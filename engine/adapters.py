@@ -40,7 +40,9 @@ def _trained_on_another_model(path: Path, model: ModelInfo) -> str | None:
     from engine.finetune.registry import read_manifest
 
     base = (read_manifest(path) or {}).get("base_model") or {}
-    if base.get("sha256") and base["sha256"] != model.sha256:
+    # a server's model is known by its file hash only when the file is on this machine
+    model_sha = getattr(model, "local_sha256", model.sha256)
+    if base.get("sha256") and model_sha and base["sha256"] != model_sha:
         return (
             f"{path.name} was trained on {base.get('file', 'another model')}, "
             f"not on {model.display_name}: train it again for this model"
@@ -109,7 +111,8 @@ def adapter_status(path: Path, model: ModelInfo | None = None) -> AdapterStatus:
     if not path.exists():
         return AdapterStatus(path, "missing")
     try:
-        meta = (validate_adapter(path, model.header) if model else _read_lora(path)).metadata
+        header = getattr(model, "header", None)  # a server's model has none: only the hash can tell
+        meta = (validate_adapter(path, header) if header is not None else _read_lora(path)).metadata
     except AdapterError as exc:
         return AdapterStatus(path, "unusable", error=str(exc))
     other = _trained_on_another_model(path, model) if model else None

@@ -15,7 +15,7 @@ from typing import Any
 
 from engine import scoring
 from engine.chat import Message
-from engine.errors import StoreError
+from engine.errors import ServerError, StoreError
 from engine.inference import InferenceRuntime
 from engine.kb import CourseKB
 from engine.models import file_sha256
@@ -46,6 +46,27 @@ class RunResult:
     answered: int
 
 
+def source_of(runtime: Any) -> str:
+    """Where answers are computed: ``local`` (in-process) or the server's URL."""
+    return str(getattr(runtime, "source", None) or "local")
+
+
+def run_origin(runtime: Any) -> dict[str, Any]:
+    """A run's uuid and origin (machine, model, server): kept when runs are pooled into one database."""
+    import platform
+    import uuid
+
+    model = runtime.model
+    server = getattr(runtime, "source", None)
+    origin = {
+        "machine": platform.node(),
+        "model": model.label,
+        "model_sha256": model.sha256,
+        "server": server,
+    }
+    return {"uuid": uuid.uuid4().hex, "origin": origin}
+
+
 def messages_for(persona: Persona, question: str) -> list[Message]:
     msgs = []
     if persona.system_prompt:
@@ -61,9 +82,11 @@ def answer_record(
     kb: CourseKB,
     params: SamplingParams,
     adapters: list[dict[str, Any]],
+    source: str = "local",
 ) -> dict[str, Any]:
     """Everything needed to replay one answer, as stored with it."""
     return {
+        "source": source,
         "persona_id": persona.id,
         "system_prompt": persona.system_prompt,
         "prompt": gen.prompt,
@@ -83,6 +106,20 @@ def answer_record(
 
 def adapter_record(persona: Persona) -> list[dict[str, Any]]:
     return [{"path": str(a.path), "sha256": file_sha256(a.path), "scale": a.scale} for a in persona.adapters]
+
+
+def spill_reference(kb: CourseKB, personas: list[Persona]) -> scoring.SpillReference:
+    """What spill-over is measured against: the KB's training answers plus every adapter's dataset.
+
+    The same reference for every persona of a run, so their verdicts stay comparable (paired).
+    """
+    from engine.scorers.spill import reference_for_adapters, reference_from_kbs
+
+    ref = reference_from_kbs([kb])
+    trained = reference_for_adapters(a.path for p in personas for a in p.adapters)
+    if trained is not None:
+        ref = scoring.SpillReference(ref.answers + trained.answers, f"kb+{trained.origin}")
+    return ref
 
 
 @dataclass(frozen=True)
@@ -126,6 +163,7 @@ def create_run(
         params={"sampling": params.as_dict(), "overrides": overrides or {}, **(selection or {})},
         seed=params.seed,
         n_ctx=runtime.n_ctx,
+        **run_origin(runtime),
     )
 
 
@@ -141,6 +179,7 @@ def answer_all(
     overrides: dict[str, Any] | None = None,
     done: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(),
     keep_cancelled: bool = False,
+    spill: scoring.SpillReference | None = None,
     on_skip: Callable[[Persona, Question], None] | None = None,
     on_start: Callable[[Persona, Question], None] | None = None,
     on_token: Callable[[Persona, str], None] | None = None,
@@ -155,6 +194,7 @@ def answer_all(
     Returns the status ("done" or "cancelled") and how many answers were stored.
     """
     answered = 0
+    source = source_of(runtime)
     for persona in personas:
         runtime.set_adapters(persona.adapters)
         adapters = adapter_record(persona)
@@ -178,12 +218,14 @@ def answer_all(
             scored: dict[str, Any] = {}
             ok = None
             if q.assertions is not None:
-                checks = scoring.check(q.assertions, gen.text)
+                checks = scoring.check(
+                    q.assertions, gen.text, question=q.text, category=q.category, spill=spill
+                )
                 ok = scoring.passed(checks)
                 scored = {"passed": int(ok), "scores": checks}
             store.add_answer(
                 run_id,
-                **answer_record(gen, persona, runtime.model.sha256, kb, persona_params, adapters),
+                **answer_record(gen, persona, runtime.model.sha256, kb, persona_params, adapters, source),
                 probe_id=q.id,
                 category=q.category,
                 question=q.text,
@@ -245,12 +287,20 @@ def run_probes(
                 where["question"] = q.text
             on_progress(Progress(count, total, persona.id, q.id, passed, skipped=skipped, **where))
 
-    status, answered = answer_all(
-        runtime, store, run_id, personas, questions, kb=kb, params=params, overrides=overrides,
-        done=store.done_pairs(run_id), should_cancel=should_cancel,
-        on_skip=lambda p, q: report(p, q, skipped=True),
-        on_answer=lambda p, q, _gen, ok: report(p, q, ok),
-    )  # fmt: skip
+    try:
+        status, answered = answer_all(
+            runtime, store, run_id, personas, questions, kb=kb, params=params, overrides=overrides,
+            done=store.done_pairs(run_id), spill=spill_reference(kb, personas), should_cancel=should_cancel,
+            on_skip=lambda p, q: report(p, q, skipped=True),
+            on_answer=lambda p, q, _gen, ok: report(p, q, ok),
+        )  # fmt: skip
+    except ServerError as exc:  # the server went away: keep the run resumable, say how
+        store.finish_run(run_id, "interrupted")
+        raise ServerError(
+            f"{exc}; run {run_id} keeps its answers: finish it with talab probe --resume {run_id} "
+            "once the server is back",
+            status=exc.status,
+        ) from None
     summary = scoring.summarize(store.answers(run_id), [p.id for p in personas])
     store.finish_run(run_id, status, summary)
     return RunResult(run_id, status, summary, answered)

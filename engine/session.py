@@ -73,6 +73,8 @@ class LabConfig:
     personas_file: Path | None = None
     n_ctx: int = DEFAULT_N_CTX
     n_threads: int | None = None  # None: llama.cpp threads = physical cores (see runtime.physical_cores)
+    server: str | None = None  # a llama-server or vLLM URL: answers come from there, not in-process
+    server_timeout_s: float = 120.0
 
 
 class Lab:
@@ -81,12 +83,18 @@ class Lab:
     ) -> None:
         self.config = config
         self.kb: CourseKB = load_kb(config.kb, lang=config.lang)
-        self.model: ModelInfo = load_model_info(config.model)
-        self.personas: dict[str, Persona] = load_personas(self.kb, config.personas_file, self.model)
         self.store = store or open_store()
-        self.runtime: InferenceRuntime = runtime_factory(
-            self.model, n_ctx=config.n_ctx, n_threads=config.n_threads
-        )
+        self.runtime: InferenceRuntime
+        if config.server:
+            from engine.remote import connect
+
+            self.runtime = connect(config.server, timeout_s=config.server_timeout_s)
+            self.model: ModelInfo = self.runtime.model
+            self.personas: dict[str, Persona] = load_personas(self.kb, config.personas_file, self.model)
+            return
+        self.model = load_model_info(config.model)
+        self.personas = load_personas(self.kb, config.personas_file, self.model)
+        self.runtime = runtime_factory(self.model, n_ctx=config.n_ctx, n_threads=config.n_threads)
 
     def close(self) -> None:
         self.runtime.close()
