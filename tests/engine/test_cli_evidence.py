@@ -96,3 +96,32 @@ def test_sweep_probes_the_adapter_at_evenly_spaced_scales(
     assert curve["points"][0]["course_fact"] == {"value": None, "ci": None}  # not asked: no made-up 0
     assert main(["sweep", "--points", "1"]) == 2
     assert "--points must be at least 2" in capsys.readouterr().err
+
+
+def test_experiment_trains_each_seed_and_replay_then_reports_mean_and_interval(lora_file: Path) -> None:
+    import shutil
+
+    from engine.cli import build_parser
+    from engine.experiment import run_experiment
+
+    trained: list[tuple[str, int, float]] = []
+
+    def fake_train(spec: object) -> None:  # the real trainer takes minutes: a random LoRA stands in
+        trained.append((Path(spec.out_path).stem, spec.seed, spec.replay))  # type: ignore[attr-defined]
+        shutil.copy(lora_file, spec.out_path)  # type: ignore[attr-defined]
+
+    args = build_parser().parse_args(
+        ["experiment", "--seeds", "2", "--replay", "0,0.3", "--limit", "2", "--max-tokens", "4"]
+    )
+    report = run_experiment(args, train=fake_train)
+    assert trained == [("exp-r0-s42", 42, 0.0), ("exp-r0-s43", 43, 0.0),
+                       ("exp-r0_3-s42", 42, 0.3), ("exp-r0_3-s43", 43, 0.3)]  # fmt: skip
+    assert [row["replay"] for row in report["by_replay"]] == [0.0, 0.3]
+    cell = report["by_replay"][0]["pass_rate"]
+    assert len(cell["values"]) == 2 and cell["mean"] == pytest.approx(sum(cell["values"]) / 2, abs=1e-4)
+    assert cell["ci"][0] <= cell["mean"] <= cell["ci"][1]
+
+
+def test_experiment_refuses_bad_fractions(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["experiment", "--replay", "0,1.5"]) == 2
+    assert "fractions must lie from 0 to below 1" in capsys.readouterr().err
