@@ -94,6 +94,11 @@ def test_sweep_probes_the_adapter_at_evenly_spaced_scales(
     identity = curve["points"][0]["identity"]  # the first two probes are identity probes
     assert 0 <= identity["ci"][0] <= identity["value"] <= identity["ci"][1] <= 1
     assert curve["points"][0]["course_fact"] == {"value": None, "ci": None}  # not asked: no made-up 0
+    from engine.reports import export_run
+    from engine.store import open_store
+
+    page = export_run(open_store(), curve["run_id"], "html", talab_home / "r.html").read_text(encoding="utf-8")
+    assert "<h2>Adapter scale</h2>" in page and page.count('class="curve"') >= 1  # the curve in the report
     assert main(["sweep", "--points", "1"]) == 2
     assert "--points must be at least 2" in capsys.readouterr().err
 
