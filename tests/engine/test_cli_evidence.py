@@ -97,7 +97,7 @@ def test_sweep_probes_the_adapter_at_evenly_spaced_scales(
     from engine.reports import export_run
     from engine.store import open_store
 
-    page = export_run(open_store(), curve["run_id"], "html", talab_home / "r.html").read_text(encoding="utf-8")
+    page = export_run(open_store(), curve["run_id"], "html", talab_home / "r.html").read_text("utf-8")
     assert "<h2>Adapter scale</h2>" in page and page.count('class="curve"') >= 1  # the curve in the report
     assert main(["sweep", "--points", "1"]) == 2
     assert "--points must be at least 2" in capsys.readouterr().err
