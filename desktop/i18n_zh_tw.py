@@ -343,6 +343,8 @@ ZH_TW = {
     # settings
     "Settings": "設定",
     "Model": "模型",
+    "Source": "來源",
+    "this computer": "本機",
     "default (SmolLM2-135M-Instruct)": "預設（SmolLM2-135M-Instruct）",
     "gemma3-270m (Gemma 3 270M, base)": "gemma3-270m（Gemma 3 270M，基礎模型）",
     "GGUF file…": "GGUF 檔案…",

@@ -12,7 +12,7 @@ import json
 import socket
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,7 +42,7 @@ class Http:
         req.add_header("Content-Type", "application/json")
         req.add_header("Accept", "application/json, text/event-stream")
         try:
-            return urllib.request.urlopen(req, timeout=self.timeout_s)  # type: ignore[no-any-return]
+            return urllib.request.urlopen(req, timeout=self.timeout_s)
         except urllib.error.HTTPError as exc:
             raise ServerError(self._http_error(method, path, exc), status=exc.code) from None
         except urllib.error.URLError as exc:
@@ -102,7 +102,7 @@ class Http:
     def post(self, path: str, body: Any) -> Any:
         return self._read_json(self._open("POST", path, body), path)
 
-    def stream(self, path: str, body: Any) -> Iterator[dict[str, Any]]:
+    def stream(self, path: str, body: Any) -> Generator[dict[str, Any], None, None]:
         """Server-sent events as dicts; closing the generator closes the connection (cancels)."""
         resp = self._open("POST", path, body)
         try:
