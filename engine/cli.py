@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     from engine.cli_train import add_parsers
 
     add_parsers(sub, common)
+    from engine.cli_evidence import add_parsers as add_evidence_parsers
+
+    add_evidence_parsers(sub, common)
     cli_serve.add_parsers(sub, common)
     sub.add_parser("gui", help="open the desktop app")
     return parser
@@ -353,7 +356,8 @@ COMMANDS.update(cli_serve.COMMANDS)
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        handler = getattr(args, "handler", None) or COMMANDS[args.command]
+        return int(handler(args))
     except TalabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

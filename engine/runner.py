@@ -106,6 +106,20 @@ def adapter_record(persona: Persona) -> list[dict[str, Any]]:
     return [{"path": str(a.path), "sha256": file_sha256(a.path), "scale": a.scale} for a in persona.adapters]
 
 
+def spill_reference(kb: CourseKB, personas: list[Persona]) -> scoring.SpillReference:
+    """What spill-over is measured against: the KB's training answers plus every adapter's dataset.
+
+    The same reference for every persona of a run, so their verdicts stay comparable (paired).
+    """
+    from engine.scorers.spill import reference_for_adapters, reference_from_kbs
+
+    ref = reference_from_kbs([kb])
+    trained = reference_for_adapters(a.path for p in personas for a in p.adapters)
+    if trained is not None:
+        ref = scoring.SpillReference(ref.answers + trained.answers, f"kb+{trained.origin}")
+    return ref
+
+
 def run_probes(
     runtime: Runtime,
     store: Store,
@@ -150,6 +164,7 @@ def run_probes(
         run_id = resume_run
         store.reopen_run(run_id)
 
+    spill = spill_reference(kb, personas)
     done = store.done_pairs(run_id)
     source = source_of(runtime)
     total = len(personas) * len(probes)
@@ -174,7 +189,13 @@ def run_probes(
                 if gen.finish_reason == "cancelled":
                     status = "cancelled"
                     break
-                checks = scoring.check(probe.assertions.model_dump(exclude_none=True), gen.text)
+                checks = scoring.check(
+                    probe.assertions.model_dump(exclude_none=True),
+                    gen.text,
+                    question=question,
+                    category=probe.category,
+                    spill=spill,
+                )
                 ok = scoring.passed(checks)
                 store.add_answer(
                     run_id,
