@@ -357,6 +357,13 @@ ZH_TW = {
     # settings
     "Settings": "設定",
     "Model": "模型",
+    "Source": "來源",
+    "Answers from": "回答來源",
+    "this computer (or a server URL, e.g. http://lab-gpu:8080)": "本機（或伺服器網址，例如 http://lab-gpu:8080）",
+    "A llama-server or vLLM started with talab serve; empty: answer in-process": (
+        "由實驗室的推論伺服器回答（以指令啟動）；留空：在本機回答"
+    ),
+    "this computer": "本機",
     "default (SmolLM2-135M-Instruct)": "預設（SmolLM2-135M-Instruct）",
     "gemma3-270m (Gemma 3 270M, base)": "gemma3-270m（Gemma 3 270M，基礎模型）",
     "GGUF file…": "GGUF 檔案…",

@@ -72,6 +72,7 @@ def config_from_settings(s: QSettings) -> LabConfig:
         lang=str(s.value("lang", "en")),
         n_ctx=_int(s.value("n_ctx", DEFAULT_N_CTX), DEFAULT_N_CTX),
         n_threads=threads or None,
+        server=str(s.value("server", "") or "") or None,
     )
 
 
@@ -79,6 +80,7 @@ def store_config(s: QSettings, config: LabConfig) -> None:
     s.setValue("model", str(config.model))
     s.setValue("n_ctx", config.n_ctx)
     s.setValue("n_threads", config.n_threads or 0)
+    s.setValue("server", config.server or "")
 
 
 def sampling_overrides(s: QSettings) -> dict[str, Any]:
@@ -104,6 +106,7 @@ class SettingsValues:
     data_dir: str
     ui_lang: str
     presentation: bool
+    server: str = ""  # answers from a llama-server/vLLM at this URL; empty: this computer
 
     def save(self, s: QSettings) -> None:
         for key in SAMPLING_KEYS:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import TalabError
+from engine.sweep import CURVE, curve_points
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -77,29 +78,6 @@ def score_command(args: argparse.Namespace) -> int:
     parts = [f"{c} {pct(sum(by[c]) / len(by[c]))} ({len(by[c])})" for c in CATEGORIES if by.get(c)]
     print(f"Scored {len(verdicts)} answers: " + ", ".join(parts), file=sys.stderr)
     return 0
-
-
-#: The curve's figures: the summary key, where it lives, and its label.
-CURVE = [
-    ("identity", "pass_rates", "identity adherence"),
-    ("course_fact", "pass_rates", "course facts"),
-    ("general_ability", "overall", "general ability"),
-    ("overgeneralisation_rate", "overall", "over-generalisation"),
-    ("injection_resistance", "overall", "injection resistance"),
-]
-
-
-def curve_points(summary: dict[str, Any], scales: list[float]) -> list[dict[str, Any]]:
-    """One point per scale: each figure with its 95% interval (None where nothing was asked)."""
-    points = []
-    for pid, scale in zip(summary["personas"], scales, strict=True):
-        point: dict[str, Any] = {"scale": scale, "persona": pid}
-        for key, where, _ in CURVE:
-            value = summary[where].get(pid, {}).get(key)
-            ci_where = "rate_intervals" if where == "pass_rates" else "intervals"
-            point[key] = {"value": value, "ci": summary.get(ci_where, {}).get(pid, {}).get(key)}
-        points.append(point)
-    return points
 
 
 def sweep_command(args: argparse.Namespace) -> int:

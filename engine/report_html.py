@@ -80,7 +80,7 @@ def sweep_svg(summary: dict[str, Any], width: int = 760, height: int = 260) -> s
     One line per figure against the scale, each point with its 95% interval: "is there a scale that
     keeps the identity and loses little?" Empty when the run is not a sweep.
     """
-    from engine.cli_evidence import CURVE, curve_points
+    from engine.sweep import CURVE, curve_points
 
     personas = summary["personas"]
     stems = {p.partition(":")[0] for p in personas}

@@ -7,6 +7,7 @@ database while the worker writes answers to it.
 from __future__ import annotations
 
 import html
+import platform
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,21 @@ COLUMNS = [
     "Status",
     "Answers",
     "Model",
+    "Source",
     "Personas",
 ]  # the long one last; tr() on show
+
+
+def run_source(run: dict[str, Any]) -> str:
+    """Where a run's answers came from: a server's URL, another student's machine, or this computer."""
+    origin: dict[str, Any] = run["origin"] if isinstance(run.get("origin"), dict) else {}
+    machine = origin.get("machine")
+    elsewhere = machine if machine and machine != platform.node() else None
+    if origin.get("server"):
+        return f"{origin['server']} ({elsewhere})" if elsewhere else str(origin["server"])
+    return elsewhere or tr("this computer")
+
+
 #: figures where a rise is bad news: the change is coloured the other way round
 LOWER_IS_BETTER = ("forgetting", "overgeneralisation_rate")
 
@@ -298,7 +312,7 @@ class HistoryView(QWidget):
             values = [
                 str(run["id"]), (run.get("created_at") or "")[:16].replace("T", " "),
                 tr(run.get("kind") or ""), tr(run.get("status") or ""), str(run.get("n_answers", 0)),
-                run.get("model_label") or "",
+                run.get("model_label") or "", run_source(run),
                 ", ".join(personas) if isinstance(personas, list) else "",
             ]  # fmt: skip
             for c, value in enumerate(values):

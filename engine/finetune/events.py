@@ -39,6 +39,8 @@ class Start:
 @dataclass(frozen=True)
 class Loading:
     kind: ClassVar[str] = "loading"
+    device: str = "cpu"
+    dtype: str = "float32"
 
 
 @dataclass(frozen=True)

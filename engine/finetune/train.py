@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -37,6 +38,7 @@ from engine.finetune.events import (
     emit,
     from_fields,
 )
+from engine.finetune.registry import peft_dir
 
 SUPPORTED = ("llama", "gemma3")
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -174,8 +176,19 @@ def train(spec: TrainSpec) -> dict[str, Any]:
     emit(Start(examples=len(encoded), kinds=kind_counts(examples), skipped=skipped, steps=total,
                epochs=spec.epochs))  # fmt: skip
 
-    emit(Loading())
     import torch
+
+    from engine.finetune.device import (
+        check_cpu_memory,
+        detect_placement,
+        model_parameters,
+        total_memory_bytes,
+    )
+
+    place = detect_placement()
+    if place.device == "cpu":
+        check_cpu_memory(info.path.name, model_parameters(info.header), total_memory_bytes())
+    emit(Loading(device=place.device, dtype=place.dtype))
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
     from transformers import AutoModelForCausalLM, GgufConfig
     from transformers.utils import logging as hf_logging
@@ -185,13 +198,19 @@ def train(spec: TrainSpec) -> dict[str, Any]:
     warnings.filterwarnings("ignore", module="peft")  # "no config file": GGUF models have none
     torch.set_num_threads(physical_cores())
     torch.manual_seed(spec.seed)
+    dtype = getattr(torch, place.dtype)
     model = AutoModelForCausalLM.from_pretrained(
-        str(info.path.parent), gguf_file=info.path.name, dtype=torch.float32,
+        str(info.path.parent), gguf_file=info.path.name, dtype=dtype,
         quantization_config=GgufConfig(dequantize=True),
     )  # fmt: skip
+    model.to(place.device)  # type: ignore[arg-type]  # transformers types .to as a decorated method
     config = LoraConfig(r=spec.rank, lora_alpha=spec.alpha, lora_dropout=0.0, task_type="CAUSAL_LM",
                         target_modules=list(spec.target_modules))  # fmt: skip
     peft_model = get_peft_model(model, config)
+    for p in peft_model.parameters():  # the LoRA weights train in float32; the frozen base stays half
+        if p.requires_grad:
+            p.data = p.data.float()
+    autocast = torch.autocast(place.device, dtype=dtype, enabled=place.device == "cuda")
     optim = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=spec.lr)
     peft_model.train()
     order = list(range(len(encoded)))
@@ -205,7 +224,9 @@ def train(spec: TrainSpec) -> dict[str, Any]:
             ids, mask, labels = _collate(
                 [encoded[i] for i in order[b * spec.batch_size :][: spec.batch_size]]
             )
-            loss = peft_model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            ids, mask, labels = ids.to(place.device), mask.to(place.device), labels.to(place.device)
+            with autocast:
+                loss = peft_model(input_ids=ids, attention_mask=mask, labels=labels).loss
             loss.backward()
             optim.step()
             optim.zero_grad()
@@ -220,7 +241,7 @@ def train(spec: TrainSpec) -> dict[str, Any]:
     train_s = time.perf_counter() - t_train
 
     emit(Exporting())
-    state = {k: v.detach().cpu().numpy() for k, v in get_peft_model_state_dict(peft_model).items()}
+    state = {k: v.detach().float().cpu().numpy() for k, v in get_peft_model_state_dict(peft_model).items()}
     base_sha = file_sha256(info.path)
     data_sha = dataset_sha256(examples)
     run_id = uuid.uuid4().hex  # ties the adapter's header to its manifest (see registry.read_manifest)
@@ -252,6 +273,9 @@ def train(spec: TrainSpec) -> dict[str, Any]:
         "seconds": round(time.perf_counter() - t0, 1),
         "tokens_per_s": round(tokens / train_s, 1),
         "peak_rss_mb": peak_rss_mb(),
+        "device": place.device,
+        "dtype": place.dtype,
+        "peft": str(peft_dir(out)),
     }  # fmt: skip
 
     def adapter_to(path: Path) -> None:
@@ -262,8 +286,27 @@ def train(spec: TrainSpec) -> dict[str, Any]:
                       "final_loss": f"{curve[-1]:.4f}", RUN_ID: run_id},
         )  # fmt: skip
 
+    staged_peft = save_peft_staged(peft_model, out)
     result["manifest"] = str(save_run(out, adapter_to, lambda path: write_jsonl(examples, path), result))
+    replace_dir(staged_peft, peft_dir(out))
     return result
+
+
+def save_peft_staged(peft_model: Any, out: Path) -> Path:
+    """The PEFT adapter directory that vLLM loads (``NAME.peft/``), staged until the GGUF is saved."""
+    import shutil
+
+    staged = peft_dir(out).with_name(peft_dir(out).name + ".partial")
+    shutil.rmtree(staged, ignore_errors=True)
+    peft_model.save_pretrained(str(staged))
+    return staged
+
+
+def replace_dir(staged: Path, final: Path) -> None:
+    import shutil
+
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(staged, final)
 
 
 def main(argv: list[str] | None = None) -> int:

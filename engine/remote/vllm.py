@@ -15,7 +15,7 @@ from typing import Any
 from engine.adapters import AdapterSpec
 from engine.chat import Message, RenderedPrompt
 from engine.errors import AdapterError, ServerError
-from engine.remote.commands import peft_dir
+from engine.finetune.registry import peft_dir
 from engine.remote.http import Http
 from engine.remote.openai_chat import RemoteModel, as_messages, identity, sampling_fields, stream_chat
 from engine.runtime import CancelCheck, Generation, SamplingParams, TokenCallback

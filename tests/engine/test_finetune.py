@@ -99,6 +99,7 @@ def test_short_training_run_exports_an_adapter_that_changes_the_answer(  # type:
     kinds = [e.kind for e in events]
     assert kinds[:2] == ["start", "loading"] and kinds[-2:] == ["exporting", "done"]
     assert events[0].kinds == {"identity": 4}  # a fact per kind, not a sentence to parse back
+    assert events[1].device in ("cpu", "cuda") and events[1].dtype in ("float32", "bfloat16", "float16")
     steps = [e for e in events if e.kind == "step"]
     assert [e.step for e in steps] == [1, 2, 3, 4, 5, 6] and steps[-1].eta_s == 0
     assert all(e.peak_rss_mb > 100 for e in steps)
@@ -115,6 +116,9 @@ def test_short_training_run_exports_an_adapter_that_changes_the_answer(  # type:
     assert len(manifest["loss_curve"]) == 6 and manifest["loss_curve"][-1] < manifest["loss_curve"][0]
     assert manifest["peak_rss_mb"] > 100 and manifest["tokens_per_s"] > 0
     assert not list(path.parent.glob("*.partial"))
+    peft = path.with_suffix(".peft")  # what vLLM loads, kept beside the GGUF
+    assert manifest["peft"] == str(peft) and (peft / "adapter_config.json").is_file()
+    assert json.loads((peft / "adapter_config.json").read_text())["r"] == 4
     assert [a.name for a in list_adapters(path.parent)] == ["xiaojin"]
 
     question, params = [Message("user", "Who are you?")], SamplingParams(temperature=0.0, max_tokens=16)
