@@ -7,7 +7,9 @@ switching persona is an adapter swap (microseconds), never a model reload.
 
 KV-cache safety: ``Llama`` reuses the longest matching token prefix between
 calls, but cached keys/values are only valid for the adapter set and scales
-they were computed under. Every adapter change therefore resets the cache.
+they were computed under. Every adapter change therefore resets the live cache;
+system-prompt prefixes come back from :mod:`engine.prompt_cache`, keyed by the
+weights they were computed under.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from engine.adapters import AdapterSpec, validate_adapter
 from engine.chat import ChatRenderer, Message, RenderedPrompt, safe_prefix
 from engine.errors import AdapterError, ContextOverflowError, ModelError
 from engine.models import ModelInfo
+from engine.prompt_cache import DEFAULT_MAX_BYTES, CacheStats, PrefixKey, PromptCache, restore, save
 
 TokenCallback = Callable[[str], None]
 AdapterKey = tuple[str, int, int]
@@ -52,6 +55,13 @@ class SamplingParams:
 
 @dataclass
 class Generation:
+    """One answer. ``ttft_s`` runs from the request to the first token, prefill included.
+
+    ``prefill_tokens`` were computed for this answer and ``cached_tokens`` reused from a cache;
+    together they are ``prompt_tokens``. A cold KB prompt costs seconds, a cached one milliseconds,
+    and the two counts say which one a TTFT figure is.
+    """
+
     text: str
     finish_reason: str  # "stop" | "length" | "cancelled"
     prompt: str
@@ -60,6 +70,9 @@ class Generation:
     ttft_s: float
     tokens_per_s: float
     total_s: float
+    prefill_tokens: int = 0
+    cached_tokens: int = 0
+    batched: bool = False
 
 
 def physical_cores() -> int:
@@ -116,6 +129,7 @@ class Runtime:
         n_ctx: int = DEFAULT_N_CTX,
         n_threads: int | None = None,
         vocab_only: bool = False,
+        prompt_cache_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.model = model
         self.vocab_only = vocab_only
@@ -128,6 +142,8 @@ class Runtime:
         self._emitted = 0
         self._prefix_lens: dict[str | None, int] = {}
         self.cache_resets = 0
+        self.prompt_cache = PromptCache(prompt_cache_bytes)
+        self._model_sha: str | None = None
         self._load()
 
     # -- loading ---------------------------------------------------------
@@ -256,6 +272,9 @@ class Runtime:
         self._kv_prefix = None
         self.cache_resets += 1
 
+    def cache_stats(self) -> CacheStats:
+        return self.prompt_cache.stats()
+
     def _stable_prefix_len(self, messages: list[Message]) -> int:
         """Tokens shared by every question under this system prompt.
 
@@ -276,17 +295,40 @@ class Runtime:
             self._prefix_lens[system] = n
         return self._prefix_lens[system]
 
-    def _prepare_prefix(self, tokens: list[int], prefix_len: int) -> None:
+    def _prepare_prefix(self, tokens: list[int], prefix_len: int) -> int:
+        """Put exactly ``tokens[:prefix_len]`` in the KV cache; return how many were reused, not computed.
+
+        Three ways, cheapest first: the live cache already holds the prefix (same persona again),
+        the prompt cache has its state under the current weights, or it is evaluated now as its
+        own batch and saved.
+        """
+        import llama_cpp
+
         llm = self._llm
         prefix = tuple(tokens[:prefix_len])
         if prefix_len and self._kv_prefix == prefix and llm.n_tokens >= prefix_len:
             llm.n_tokens = prefix_len
             llm._ctx.kv_cache_seq_rm(-1, prefix_len, -1)
-            return
+            return prefix_len
         self.reset_cache()
-        if prefix_len:
-            llm.eval(list(prefix))
+        if not prefix_len:
+            return 0
+        llm._ctx.kv_cache_seq_rm(-1, 0, -1)  # empty cells: a restored state lands where eval puts it
+        if self._model_sha is None:
+            self._model_sha = self.model.sha256
+        key = PrefixKey(self._model_sha, self._active, prefix)
+        state = self.prompt_cache.get(key)
+        if state is not None and restore(llama_cpp, llm._ctx.ctx, state):
+            llm.input_ids[:prefix_len] = prefix
+            llm.n_tokens = prefix_len
             self._kv_prefix = prefix
+            return prefix_len
+        llm.eval(list(prefix))
+        self._kv_prefix = prefix
+        saved = save(llama_cpp, llm._ctx.ctx)
+        if saved is not None:
+            self.prompt_cache.put(key, saved)
+        return 0
 
     # -- generation ------------------------------------------------------
     def _stream_visible(
@@ -315,6 +357,7 @@ class Runtime:
         """Stream one answer; cancellation is checked between tokens."""
         import llama_cpp
 
+        start = time.perf_counter()  # the answer is asked for now: its prefill counts towards TTFT
         params = params or SamplingParams()
         rendered = self.render(messages)
         tokens = self.tokenize(rendered.text)
@@ -324,14 +367,13 @@ class Runtime:
 
         llm = self._llm
         self._emitted = 0
-        self._prepare_prefix(tokens, min(self._stable_prefix_len(messages), len(tokens) - 1))
+        cached = self._prepare_prefix(tokens, min(self._stable_prefix_len(messages), len(tokens) - 1))
         llm.set_seed(params.seed)
         vocab = llm._model.vocab
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         out: list[int] = []
         text_parts: list[str] = []
         finish = "length"
-        start = time.perf_counter()
         first = last = start
         stream = llm.generate(
             tokens,
@@ -378,4 +420,6 @@ class Runtime:
             ttft_s=(first - start) if n else (end - start),
             tokens_per_s=((n - 1) / (last - first)) if n > 1 and last > first else 0.0,
             total_s=end - start,
+            prefill_tokens=len(tokens) - cached,
+            cached_tokens=cached,
         )

@@ -110,3 +110,16 @@ def m002_run_summary(db: sqlite_utils.Database) -> None:
 def m003_run_pid(db: sqlite_utils.Database) -> None:
     """The process that owns a running run, so a killed one can be shown as interrupted."""
     db.table("runs").add_column("pid", int)
+
+
+@migration
+def m004_answer_prefill(db: sqlite_utils.Database) -> None:
+    """Which prompt tokens an answer computed and which it reused, and whether it ran batched.
+
+    ``ttft_s`` counts from the request, prefill included, so these say what a TTFT figure is
+    made of. Older answers keep NULL: their TTFT left the prefill out and cannot be corrected.
+    """
+    answers = db.table("answers")
+    answers.add_column("prefill_tokens", int)
+    answers.add_column("cached_tokens", int)
+    answers.add_column("batched", int)
