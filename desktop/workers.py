@@ -37,12 +37,12 @@ class TokenCoalescer:
         self.frame_s = frame_s
         self._pid = ""
         self._parts: list[str] = []
-        self._last = 0.0
+        self._last = float("-inf")
 
     def add(self, pid: str, piece: str) -> None:
         if pid != self._pid:
             self.flush()
-            self._pid = pid
+            self._pid, self._last = pid, float("-inf")
         self._parts.append(piece)
         if time.monotonic() - self._last >= self.frame_s:  # the first token shows at once
             self.flush()
