@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine import paths
 from engine.errors import TalabError
+from engine.runner import messages_for
 from engine.session import Lab, LabConfig
 
 LabFactory = Callable[[LabConfig], Lab]
@@ -69,6 +70,7 @@ class LabWorker(QObject):
     resume_requested = Signal(int)
     count_requested = Signal(int, str)
     threads_requested = Signal(int)  # 0: the default again
+    warm_requested = Signal(list)  # persona ids whose system prompts to evaluate ahead of a question
     # reports (worker → GUI)
     loaded = Signal(dict)
     failed = Signal(str)
@@ -93,6 +95,7 @@ class LabWorker(QObject):
         self.resume_requested.connect(self._resume)
         self.count_requested.connect(self._count)
         self.threads_requested.connect(self._set_threads)
+        self.warm_requested.connect(self._warm)
 
     def cancel(self) -> None:
         """Safe from any thread: the engine stops at the next token."""
@@ -136,8 +139,30 @@ class LabWorker(QObject):
                     for p in lab.personas.values()
                 ],
             })  # fmt: skip
+            self.warm_requested.emit([p.id for p in lab.personas.values() if p.available])
 
         self._guard(job)
+
+    @Slot(list)
+    def _warm(self, persona_ids: list[str]) -> None:
+        """Put one persona's system prompt in the prompt cache, then queue the next one.
+
+        The class reads or types meanwhile, so even the first question's Prompted TA answers
+        from the cache. One persona per call: a question asked meanwhile waits for one prefix
+        at most (queued signals run in order), and no busy state is shown.
+        """
+        lab = self.lab
+        if lab is None or not persona_ids or not hasattr(lab.runtime, "warm"):
+            return
+        persona = lab.personas.get(persona_ids[0])
+        try:
+            if persona is not None and persona.available:
+                lab.runtime.set_adapters(persona.adapters)
+                lab.runtime.warm(messages_for(persona, "?"))
+        except Exception:  # only a head start: the question computes the prefix itself and reports errors
+            pass
+        if persona_ids[1:]:
+            self.warm_requested.emit(persona_ids[1:])
 
     @Slot(str, list, dict)
     def _ask(self, question: str, persona_ids: list[str], overrides: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,9 @@ class PromptCache:
         self._bytes = 0
         self.hits = 0
         self.misses = 0
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._states
 
     def get(self, key: PrefixKey) -> Any | None:
         state = self._states.get(key)
@@ -103,3 +107,57 @@ def save(llama_cpp: Any, ctx: Any, seq_id: int = 0) -> Any | None:
 def restore(llama_cpp: Any, ctx: Any, state: Any, seq_id: int = 0) -> bool:
     """Load a saved state into an emptied context; False when llama.cpp refuses it."""
     return int(llama_cpp.llama_state_seq_set_data(ctx, state, len(state), seq_id)) > 0
+
+
+class PrefixKeeper:
+    """Keeps exactly one stable prefix in a ``llama_cpp.Llama``'s KV cache, through a :class:`PromptCache`.
+
+    The prefix is evaluated as its own batch, as before the cache existed: reusing an arbitrary
+    matching prefix instead changes batch boundaries from call to call, and the tiny float
+    differences that follow flip greedy answers.
+    """
+
+    def __init__(self, llm: Any, model_sha256: Callable[[], str], max_bytes: int) -> None:
+        self.llm = llm
+        self.cache = PromptCache(max_bytes)
+        self._model_sha256 = model_sha256
+        self._sha: str | None = None
+        self.live: tuple[int, ...] | None = None  # the prefix now in the KV cache, under current weights
+
+    def key(self, adapters: AdapterSet, prefix: tuple[int, ...]) -> PrefixKey:
+        if self._sha is None:
+            self._sha = self._model_sha256()
+        return PrefixKey(self._sha, adapters, prefix)
+
+    def prepare(self, tokens: list[int], prefix_len: int, adapters: AdapterSet) -> int:
+        """Put exactly ``tokens[:prefix_len]`` in the KV cache; return how many were reused, not computed.
+
+        Cheapest first: the live cache holds it (the same persona again), the prompt cache has
+        its state under these adapters, or it is evaluated now and saved.
+        """
+        import llama_cpp
+
+        llm = self.llm
+        prefix = tuple(tokens[:prefix_len])
+        if prefix_len and self.live == prefix and llm.n_tokens >= prefix_len:
+            llm.n_tokens = prefix_len
+            llm._ctx.kv_cache_seq_rm(-1, prefix_len, -1)
+            return prefix_len
+        llm.reset()
+        self.live = None
+        if not prefix_len:
+            return 0
+        llm._ctx.kv_cache_seq_rm(-1, 0, -1)  # empty cells: a restored state lands where eval puts it
+        key = self.key(adapters, prefix)
+        state = self.cache.get(key)
+        if state is not None and restore(llama_cpp, llm._ctx.ctx, state):
+            llm.input_ids[:prefix_len] = prefix
+            llm.n_tokens = prefix_len
+            self.live = prefix
+            return prefix_len
+        llm.eval(list(prefix))
+        self.live = prefix
+        saved = save(llama_cpp, llm._ctx.ctx)
+        if saved is not None:
+            self.cache.put(key, saved)
+        return 0

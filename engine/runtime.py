@@ -28,7 +28,7 @@ from engine.adapters import AdapterSpec, validate_adapter
 from engine.chat import ChatRenderer, Message, RenderedPrompt, safe_prefix
 from engine.errors import AdapterError, ContextOverflowError, ModelError
 from engine.models import ModelInfo
-from engine.prompt_cache import DEFAULT_MAX_BYTES, CacheStats, PrefixKey, PromptCache, restore, save
+from engine.prompt_cache import DEFAULT_MAX_BYTES, CacheStats, PrefixKeeper, PromptCache
 
 TokenCallback = Callable[[str], None]
 AdapterKey = tuple[str, int, int]
@@ -138,13 +138,11 @@ class Runtime:
         self._llm: Any = None
         self._adapters: dict[AdapterKey, Any] = {}
         self._active: tuple[tuple[AdapterKey, float], ...] = ()
-        self._kv_prefix: tuple[int, ...] | None = None
         self._emitted = 0
         self._prefix_lens: dict[str | None, int] = {}
         self.cache_resets = 0
-        self.prompt_cache = PromptCache(prompt_cache_bytes)
-        self._model_sha: str | None = None
         self._load()
+        self._prefix = PrefixKeeper(self._llm, lambda: self.model.sha256, prompt_cache_bytes)
 
     # -- loading ---------------------------------------------------------
     def _load(self) -> None:
@@ -180,6 +178,7 @@ class Runtime:
             self._llm.close()
             self._llm = None
             self._adapters.clear()
+            self._prefix.cache.clear()
 
     def __enter__(self) -> Runtime:
         return self
@@ -269,11 +268,15 @@ class Runtime:
 
     def reset_cache(self) -> None:
         self._llm.reset()
-        self._kv_prefix = None
+        self._prefix.live = None
         self.cache_resets += 1
 
+    @property
+    def prompt_cache(self) -> PromptCache:
+        return self._prefix.cache
+
     def cache_stats(self) -> CacheStats:
-        return self.prompt_cache.stats()
+        return self._prefix.cache.stats()
 
     def _stable_prefix_len(self, messages: list[Message]) -> int:
         """Tokens shared by every question under this system prompt.
@@ -295,40 +298,19 @@ class Runtime:
             self._prefix_lens[system] = n
         return self._prefix_lens[system]
 
-    def _prepare_prefix(self, tokens: list[int], prefix_len: int) -> int:
-        """Put exactly ``tokens[:prefix_len]`` in the KV cache; return how many were reused, not computed.
+    def warm(self, messages: list[Message]) -> int:
+        """Evaluate and keep these messages' system-prompt prefix under the current adapters.
 
-        Three ways, cheapest first: the live cache already holds the prefix (same persona again),
-        the prompt cache has its state under the current weights, or it is evaluated now as its
-        own batch and saved.
+        The window calls it for each persona while the class is still typing, so even the first
+        question is answered from the prompt cache. Returns the prefix tokens computed (0: cached).
         """
-        import llama_cpp
-
-        llm = self._llm
-        prefix = tuple(tokens[:prefix_len])
-        if prefix_len and self._kv_prefix == prefix and llm.n_tokens >= prefix_len:
-            llm.n_tokens = prefix_len
-            llm._ctx.kv_cache_seq_rm(-1, prefix_len, -1)
-            return prefix_len
-        self.reset_cache()
-        if not prefix_len:
+        tokens = self.tokenize(self.render(messages).text)
+        prefix_len = min(self._stable_prefix_len(messages), len(tokens) - 1)
+        if prefix_len <= 0 or len(tokens) >= self.n_ctx:
             return 0
-        llm._ctx.kv_cache_seq_rm(-1, 0, -1)  # empty cells: a restored state lands where eval puts it
-        if self._model_sha is None:
-            self._model_sha = self.model.sha256
-        key = PrefixKey(self._model_sha, self._active, prefix)
-        state = self.prompt_cache.get(key)
-        if state is not None and restore(llama_cpp, llm._ctx.ctx, state):
-            llm.input_ids[:prefix_len] = prefix
-            llm.n_tokens = prefix_len
-            self._kv_prefix = prefix
-            return prefix_len
-        llm.eval(list(prefix))
-        self._kv_prefix = prefix
-        saved = save(llama_cpp, llm._ctx.ctx)
-        if saved is not None:
-            self.prompt_cache.put(key, saved)
-        return 0
+        if self._prefix.key(self._active, tuple(tokens[:prefix_len])) in self.prompt_cache:
+            return 0
+        return prefix_len - self._prefix.prepare(tokens, prefix_len, self._active)
 
     # -- generation ------------------------------------------------------
     def _stream_visible(
@@ -367,7 +349,8 @@ class Runtime:
 
         llm = self._llm
         self._emitted = 0
-        cached = self._prepare_prefix(tokens, min(self._stable_prefix_len(messages), len(tokens) - 1))
+        prefix_len = min(self._stable_prefix_len(messages), len(tokens) - 1)
+        cached = self._prefix.prepare(tokens, prefix_len, self._active)
         llm.set_seed(params.seed)
         vocab = llm._model.vocab
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")

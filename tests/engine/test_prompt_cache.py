@@ -141,3 +141,19 @@ def test_lab_stores_prefill_and_cached_tokens(model_info) -> None:  # type: igno
     assert warm["prefill_tokens"] + warm["cached_tokens"] == warm["prompt_tokens"]
     assert warm["batched"] == 0
     assert cold["ttft_s"] > warm["ttft_s"]
+
+
+@pytest.mark.integration
+def test_a_warmed_persona_answers_its_first_question_from_the_cache(runtime) -> None:  # type: ignore[no-untyped-def]
+    runtime.prompt_cache.clear()
+    runtime.set_adapters([])
+    runtime.set_threads(THREADS)
+    asked = [Message("system", COURSE), Message("user", "Who are you?")]
+    try:
+        computed = runtime.warm(asked)
+        assert computed > 50 and runtime.warm(asked) == 0  # the second time it is already kept
+        runtime.generate([Message("user", "Hi")], GREEDY)  # the live KV now holds another prefix
+        gen = runtime.generate(asked, GREEDY)
+    finally:
+        runtime.set_threads(0)
+    assert gen.cached_tokens == computed and gen.prefill_tokens == gen.prompt_tokens - computed
