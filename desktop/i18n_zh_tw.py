@@ -91,6 +91,7 @@ ZH_TW = {
     "Waiting…": "等待中…",
     "Thinking…": "思考中…",
     "{n} tokens so far…": "目前 {n} 個 token…",
+    " · prompt {computed} computed, {cached} cached": " · 提示 {computed} 個 token 現算、{cached} 個取自快取",
     "{tokens} tokens · {rate} tok/s · first token {ms} ms": (
         "{tokens} 個 token · {rate} tok/s · 首個 token {ms} ms"
     ),

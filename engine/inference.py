@@ -45,6 +45,10 @@ class InferenceRuntime(Protocol):
         """One answer, streamed through ``on_token``; ``should_cancel`` is asked between tokens."""
         ...
 
+    def warm(self, messages: list[Message]) -> int:
+        """Evaluate the prompt prefix of ``messages`` ahead of a question; returns the tokens it computed."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -13,7 +13,8 @@ from engine.store import Store
 FORMATS = ("csv", "jsonl", "html")
 CSV_COLUMNS = [
     "run_id", "persona_id", "probe_id", "category", "question", "answer", "passed",
-    "finish_reason", "prompt_tokens", "completion_tokens", "ttft_s", "tokens_per_s",
+    "finish_reason", "prompt_tokens", "completion_tokens", "ttft_s", "prefill_tokens",
+    "cached_tokens", "batched", "tokens_per_s",
     "model_sha256", "adapters", "kb_hash", "params", "seed", "scores", "system_prompt",
     "created_at",
 ]  # fmt: skip

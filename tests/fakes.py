@@ -67,6 +67,9 @@ class FakeRuntime:
         prompt = "\n".join(m.content for m in messages)
         return Generation("".join(out), finish, prompt, len(prompt.split()), len(out), 0.01, 100.0, 0.05)
 
+    def warm(self, messages: list[Message]) -> int:
+        return 0
+
     def close(self) -> None:
         self.closed = True
 

@@ -85,10 +85,11 @@ class AnswerColumn(QGroupBox):
         self.dialog = PromptDialog(self.title(), self.prompt, self)
         self.dialog.show()
 
-    def append(self, piece: str) -> None:
+    def append(self, piece: str, tokens: int = 1) -> None:
+        """One frame's worth of streamed text (see desktop.workers.TokenCoalescer)."""
         self.text.moveCursor(self.text.textCursor().MoveOperation.End)
         self.text.insertPlainText(piece)
-        self.pieces += 1
+        self.pieces += tokens
         self.stats.setText(tr("{n} tokens so far…", n=self.pieces))
 
     def finish(self, info: dict[str, Any]) -> None:
@@ -101,12 +102,23 @@ class AnswerColumn(QGroupBox):
 
 
 def answer_stats(info: dict[str, Any]) -> str:
-    """The line under an answer (and in a probe cell's evidence): length, speed, time to first token."""
-    return tr(
+    """The line under an answer (and in a probe cell's evidence): length, speed, time to first token.
+
+    The first token is timed from the request, so a prompt computed now (not reused from the
+    prompt cache) is part of it; the prompt's split says which case the figure is.
+    """
+    line = tr(
         "{tokens} tokens · {rate} tok/s · first token {ms} ms",
         tokens=info.get("completion_tokens", 0),
         rate=f"{info.get('tokens_per_s') or 0:.0f}",
         ms=f"{(info.get('ttft_s') or 0) * 1000:.0f}",
+    )
+    if info.get("prefill_tokens") is None:  # answers stored before the split was recorded
+        return line
+    return line + tr(
+        " · prompt {computed} computed, {cached} cached",
+        computed=info.get("prefill_tokens") or 0,
+        cached=info.get("cached_tokens") or 0,
     )
 
 
@@ -265,9 +277,9 @@ class CompareView(QWidget):
         if pid in self.columns:
             self.columns[pid].text.setPlaceholderText(tr("Thinking…"))
 
-    def on_token(self, pid: str, piece: str) -> None:
+    def on_token(self, pid: str, piece: str, tokens: int = 1) -> None:
         if pid in self.columns:
-            self.columns[pid].append(piece)
+            self.columns[pid].append(piece, tokens)
 
     def on_done(self, pid: str, info: dict[str, Any]) -> None:
         if pid in self.columns:

@@ -180,6 +180,10 @@ class LlamaServerRuntime:
         }
         return stream_chat(self.http, body, prompt=prompt, on_token=on_token, should_cancel=should_cancel)
 
+    def warm(self, messages: list[Message]) -> int:
+        """A server keeps no prompt cache across adapters (``cache_prompt`` is off): nothing to warm."""
+        return 0
+
     def close(self) -> None:
         """Nothing to free here: the model lives in the server."""
 

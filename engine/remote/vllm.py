@@ -104,5 +104,9 @@ class VllmRuntime:
         prompt = self.render(messages).text
         return stream_chat(self.http, body, prompt=prompt, on_token=on_token, should_cancel=should_cancel)
 
+    def warm(self, messages: list[Message]) -> int:
+        """A server keeps no prompt cache across adapters (``cache_prompt`` is off): nothing to warm."""
+        return 0
+
     def close(self) -> None:
         """Nothing to free: the model lives in the server."""

@@ -157,3 +157,28 @@ def test_a_locked_database_says_locked_not_broken(
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_answers_from_before_m005_gain_prefill_columns(tmp_path: Path) -> None:
+    """An old answer keeps its data with NULL prefill counts (its TTFT left the prefill out)."""
+    from engine.store.migrations import m001_initial, m002_run_summary, m003_run_pid, m004_run_origin
+
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    db["_talab_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    for fn in (m001_initial, m002_run_summary, m003_run_pid, m004_run_origin):
+        fn(db)
+        db["_talab_migrations"].insert({"name": fn.__name__, "applied_at": "2026-01-01"})
+    db["runs"].insert({"id": 1, "status": "done", "kind": "ask"})
+    db["answers"].insert({"id": 1, "run_id": 1, "persona_id": "base", "probe_id": "ask", "ttft_s": 0.08})
+    db.close()
+
+    store = open_store(path)
+    old = store.answers(1)[0]
+    assert old["ttft_s"] == 0.08
+    assert (old["prefill_tokens"], old["cached_tokens"], old["batched"]) == (None, None, None)
+    store.add_answer(
+        1, persona_id="prompted", probe_id="ask", prefill_tokens=12, cached_tokens=540, batched=0
+    )
+    new = store.answers(1)[1]
+    assert (new["prefill_tokens"], new["cached_tokens"], new["batched"]) == (12, 540, 0)
