@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     from engine.cli_train import add_parsers
 
     add_parsers(sub, common)
+    from engine.cli_merge import add_parsers as add_merge_parsers
+
+    add_merge_parsers(sub, common)
     sub.add_parser("gui", help="open the desktop app")
     return parser
 
@@ -320,6 +323,12 @@ def cmd_adapters(args: argparse.Namespace) -> int:
     return adapters_command(args)
 
 
+def cmd_merge(args: argparse.Namespace) -> int:
+    from engine.cli_merge import merge_command
+
+    return merge_command(args)
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     """Replaced by desktop.launcher, which owns the Qt side; the engine never imports it."""
     raise TalabError("The desktop app is not part of this installation (run packaging/setup.sh)")
@@ -328,7 +337,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 COMMANDS = {
     "ask": cmd_ask, "probe": cmd_probe, "runs": cmd_runs, "export": cmd_export,
     "kb": cmd_kb, "personas": cmd_personas, "finetune": cmd_finetune, "train": cmd_finetune,
-    "adapters": cmd_adapters, "gui": cmd_gui,
+    "adapters": cmd_adapters, "merge": cmd_merge, "gui": cmd_gui,
 }  # fmt: skip
 
 
