@@ -324,9 +324,9 @@ def cmd_adapters(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from engine.cli_merge import merge_command
+    from engine.cli_merge import experiment_command, merge_command
 
-    return merge_command(args)
+    return experiment_command(args) if args.command == "merge-experiment" else merge_command(args)
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
@@ -337,7 +337,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 COMMANDS = {
     "ask": cmd_ask, "probe": cmd_probe, "runs": cmd_runs, "export": cmd_export,
     "kb": cmd_kb, "personas": cmd_personas, "finetune": cmd_finetune, "train": cmd_finetune,
-    "adapters": cmd_adapters, "merge": cmd_merge, "gui": cmd_gui,
+    "adapters": cmd_adapters, "merge": cmd_merge, "merge-experiment": cmd_merge, "gui": cmd_gui,
 }  # fmt: skip
 
 

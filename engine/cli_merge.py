@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     mp.add_argument("--force", action="store_true", help="replace an existing adapter of that name")
     mp.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    add_experiment_parser(sub)
 
 
 def build_spec(args: argparse.Namespace) -> Any:
@@ -123,4 +125,62 @@ def merge_command(args: argparse.Namespace) -> int:
         f"{result.worst_error:.2%}), {result.seconds:.1f} s. Manifest: {manifest_file}"
     )
     print(f'Try it: talab ask --persona stack:{args.name} "Who are you?"')
+    return 0
+
+
+def add_experiment_parser(sub: Any) -> None:
+    from engine.merge.experiment import ExperimentSpec
+
+    d = ExperimentSpec()
+    ex = sub.add_parser(
+        "merge-experiment", help="train two specialists, merge them three ways, probe them all"
+    )
+    ex.add_argument("--model", default=d.model, help="'default' or a GGUF path")
+    ex.add_argument("--epochs", type=int, default=d.epochs, help=f"training passes (default {d.epochs})")
+    ex.add_argument("--rank", type=int, default=d.rank, help=f"LoRA rank of each adapter (default {d.rank})")
+    ex.add_argument("--density", type=float, default=d.density, help=f"TIES density (default {d.density})")
+    ex.add_argument("--drop", type=float, default=d.drop, help=f"DARE drop (default {d.drop})")
+    ex.add_argument("--seed", type=int, default=d.seed, help=f"training and DARE seed (default {d.seed})")
+    ex.add_argument("--no-train", action="store_true", help="reuse the adapters of an earlier run")
+    ex.add_argument("--json", action="store_true", help="print the results as JSON")
+
+
+def experiment_command(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from engine.cli_output import err_console
+    from engine.merge.experiment import CATEGORIES, ExperimentSpec, run, verdicts
+
+    spec = ExperimentSpec(model=args.model, epochs=args.epochs, rank=args.rank, density=args.density,
+                          drop=args.drop, seed=args.seed, train=not args.no_train)  # fmt: skip
+    console = err_console()
+
+    def on_event(what: str, e: dict[str, Any]) -> None:
+        if e.get("event") == "start":
+            console.print(f"training {spec.name(what)}: {e.get('examples')} examples, {e.get('steps')} steps")
+        elif e.get("event") == "merging":
+            console.print("merging: linear, TIES, DARE")
+
+    def on_progress(p: Any) -> None:
+        if p.done % 10 == 0 or p.done == p.total:
+            console.print(f"probes {p.done}/{p.total}")
+
+    result = run(spec, on_event, on_progress)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(result), ensure_ascii=False))
+        return 0
+    table = Table(title=f"Merge experiment (probe run {result.run_id}): pass rate", title_justify="left")
+    for col in ("persona", "what", *CATEGORIES):
+        table.add_column(col, justify="left" if col in ("persona", "what") else "right")
+    for row in result.rows:
+        cells = ["–" if row[c] is None else f"{row[c]:.0%}" for c in CATEGORIES]
+        table.add_row(row["persona"], row["what"], *cells)
+    Console(highlight=False).print(table)
+    for method, m in result.merges.items():
+        print(f"{method}: rank {m['rank']}, truncation error {m['truncation_error']:.2%}, {m['seconds']} s")
+    for line in verdicts(result, spec):
+        print(line)
     return 0

@@ -203,3 +203,36 @@ def test_stack_persona_adds_adapters_with_weights(talab_home: Path) -> None:
                      ("stack:id*9", "outside -4 to 4"), ("stack:", "write adapters as")]:  # fmt: skip
         with pytest.raises(PersonaError, match=msg):
             select({}, [bad])
+
+
+def test_the_experiment_keeps_the_specialists_data_apart(tmp_path: Path) -> None:
+    from engine.finetune.dataset import read_jsonl
+    from engine.merge.experiment import CATEGORIES, datasets, probe_file
+    from engine.probes import load_probe_set
+
+    files = datasets(tmp_path)
+    identity, facts, union = (read_jsonl(files[k]) for k in ("identity", "facts", "union"))
+    assert {e.kind for e in identity} == {"identity"} and {e.kind for e in facts} == {"fact"}
+    assert not {e.question for e in identity} & {e.question for e in facts}
+    assert union == identity + facts
+    probes = load_probe_set(probe_file(tmp_path)).select(lang="en")
+    assert {p.category for p in probes} == set(CATEGORIES)
+
+
+def test_the_experiment_says_where_a_merge_keeps_a_skill_and_where_it_interferes() -> None:
+    from engine.merge.experiment import ExperimentResult, ExperimentSpec, personas, verdicts
+
+    spec = ExperimentSpec()
+    rates = {"base": (0.0, 0.0, 0.5), "mx-identity": (1.0, 0.2, 0.5), "mx-facts": (0.0, 0.8, 0.5),
+             "mx-union": (1.0, 0.8, 0.5), "mx-linear": (1.0, 0.6, 0.33), "mx-ties": (0.8, 0.8, 0.5),
+             "mx-dare": (1.0, 0.8, 0.5)}  # fmt: skip
+    rows = []
+    for pid, what in personas(spec):
+        r = rates[pid.removeprefix("stack:")]
+        rows.append(
+            {"persona": pid, "what": what, "identity": r[0], "course_fact": r[1], "general_skill": r[2]}
+        )
+    lines = verdicts(ExperimentResult(1, rows), spec)
+    assert lines[0] == ("linear: identity 100% vs specialist 100% (kept); course_fact 60% vs specialist 80% "
+                        "(interference); general skills 33% vs base 50%")  # fmt: skip
+    assert "identity 80% vs specialist 100% (interference)" in lines[1] and "(kept)" in lines[2]

@@ -24,7 +24,7 @@ from tests import lora_parity
 pytestmark = pytest.mark.integration
 TEXT = "<|im_start|>user\nWho are you?<|im_end|>\n<|im_start|>assistant\nI am Xiao Jin, the TA."
 LAYERS = range(0, 30, 5)
-MODULES = {"q_proj": "self_attn", "v_proj": "self_attn", "down_proj": "mlp"}
+MODULES = {"q_proj": "self_attn", "k_proj": "self_attn", "v_proj": "self_attn", "down_proj": "mlp"}
 RANK, ALPHA = 4, 8.0
 Factors = dict[str, tuple[np.ndarray, np.ndarray]]  # HF weight name -> (A, B)
 
@@ -41,12 +41,13 @@ def hf_model(model_info: Any) -> Any:
     return model.eval()
 
 
-def random_factors(model: Any, seed: int) -> Factors:
+def random_factors(model: Any, seed: int, modules: tuple[str, ...] = tuple(MODULES)) -> Factors:
     rng = np.random.default_rng(seed)
     params = dict(model.named_parameters())
     out: Factors = {}
     for layer in LAYERS:
-        for module, block in MODULES.items():
+        for module in modules:
+            block = MODULES[module]
             name = f"model.layers.{layer}.{block}.{module}.weight"
             n_out, n_in = params[name].shape
             out[name] = (rng.normal(0, 0.05, (RANK, n_in)).astype(np.float32),
@@ -105,6 +106,16 @@ def two(hf_model: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Factor
     return fa, fb, export(hf_model, fa, folder / "a.gguf"), export(hf_model, fb, folder / "b.gguf")
 
 
+@pytest.fixture(scope="module")
+def two_small(hf_model: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Factors, Factors, Path, Path]:
+    """On k and v only (192×576): a merge at rank 192 is then untruncated, so torch can compute the
+    reference without any SVD (a truncated TIES merge has a flat spectrum: its top-r subspace is
+    ill-determined, and two correct truncations need not agree)."""
+    folder = tmp_path_factory.mktemp("merge-parity-kv")
+    fa, fb = (random_factors(hf_model, seed, ("k_proj", "v_proj")) for seed in (3, 4))
+    return fa, fb, export(hf_model, fa, folder / "a.gguf"), export(hf_model, fb, folder / "b.gguf")
+
+
 def test_a_stack_with_a_negative_weight_is_the_sum_of_the_deltas(hf_model, runtime, two) -> None:  # type: ignore[no-untyped-def]
     """llama.cpp applies W + 1·ΔW_a − 0.7·ΔW_b for a persona stack. The wrong sign (+0.7) must fail."""
     fa, fb, a, b = two
@@ -118,22 +129,28 @@ def test_a_stack_with_a_negative_weight_is_the_sum_of_the_deltas(hf_model, runti
     assert wrong.correlation < right.correlation - 0.1 or not wrong.scale_ok("llama"), wrong
 
 
-def test_a_ties_merge_in_llama_cpp_matches_torch(hf_model, runtime, two, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    """The reference merges in transformers' row order and truncates with an exact SVD; the merge
-    itself reads the GGUF files (llama.cpp's order) and truncates with a randomised SVD."""
-    fa, fb, a, b = two
-    spec = MergeSpec((Source("a", a, 1.0), Source("b", b, 0.8)), method="ties", density=0.5, rank=16)
+def test_a_ties_merge_in_llama_cpp_matches_torch(hf_model, runtime, two_small, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The reference merges in transformers' row order (k rows un-permuted); the merge itself reads
+    the GGUF files, in llama.cpp's order, re-factorises by SVD and is applied by llama.cpp."""
+    fa, fb, a, b = two_small
+    spec = MergeSpec((Source("a", a, 1.0), Source("b", b, 0.8)), method="ties", density=0.5, rank=192)
     result = merge(spec)
+    assert result.rank == 192 and result.error < 1e-4
     merged = tmp_path / "ties.gguf"
     save_merge(spec, result, merged)
     da, db = deltas(fa), deltas(fb)
-    reference = {}
-    for n in da:
-        full = methods.ties([da[n].astype(np.float32), db[n].astype(np.float32)], [1.0, 0.8], 0.5)
-        u, s, vt = np.linalg.svd(full.astype(np.float64), full_matrices=False)
-        reference[n] = (u[:, :16] * s[:16]) @ vt[:16]
+    reference = {
+        n: methods.ties([da[n].astype(np.float32), db[n].astype(np.float32)], [1.0, 0.8], 0.5).astype(
+            np.float64
+        )
+        for n in da
+    }
     tokens = runtime._llm.tokenize(TEXT.encode(), add_bos=True, special=True)
     got = llama_delta(runtime, [AdapterSpec(merged, 1.0)], tokens)
     parity = lora_parity.compare(torch_delta(hf_model, reference, tokens), got)
-    print(f"ties parity: {parity}; truncation error {result.error:.3f}")
+    plain = lora_parity.compare(
+        torch_delta(hf_model, {n: da[n] + 0.8 * db[n] for n in da}, tokens), got
+    )  # the linear sum is not what TIES gives: the test can tell the methods apart
+    print(f"ties parity: {parity}; against the linear sum instead: {plain}")
     assert parity.correlation > 0.95 and parity.scale_ok("llama"), parity
+    assert plain.correlation < parity.correlation - 0.02 or not plain.scale_ok("llama"), plain
