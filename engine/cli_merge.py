@@ -142,6 +142,8 @@ def add_experiment_parser(sub: Any) -> None:
     ex.add_argument("--drop", type=float, default=d.drop, help=f"DARE drop (default {d.drop})")
     ex.add_argument("--seed", type=int, default=d.seed, help=f"training and DARE seed (default {d.seed})")
     ex.add_argument("--no-train", action="store_true", help="reuse the adapters of an earlier run")
+    ex.add_argument("--per-category", type=int, default=d.per_category,
+                    help=f"probes per category (default {d.per_category})")  # fmt: skip
     ex.add_argument("--json", action="store_true", help="print the results as JSON")
 
 
@@ -154,8 +156,16 @@ def experiment_command(args: argparse.Namespace) -> int:
     from engine.cli_output import err_console
     from engine.merge.experiment import CATEGORIES, ExperimentSpec, run, verdicts
 
-    spec = ExperimentSpec(model=args.model, epochs=args.epochs, rank=args.rank, density=args.density,
-                          drop=args.drop, seed=args.seed, train=not args.no_train)  # fmt: skip
+    spec = ExperimentSpec(
+        model=args.model,
+        epochs=args.epochs,
+        rank=args.rank,
+        density=args.density,
+        drop=args.drop,
+        seed=args.seed,
+        train=not args.no_train,
+        per_category=args.per_category,
+    )
     console = err_console()
 
     def on_event(what: str, e: dict[str, Any]) -> None:

@@ -35,6 +35,7 @@ class ExperimentSpec:
     drop: float = 0.3
     seed: int = 42
     train: bool = True  # False: reuse the specialists and union adapter of an earlier run
+    per_category: int = 8  # probes per category: 7 personas × 3 categories × 8 = 168 answers
 
     def name(self, what: str) -> str:
         return f"{self.prefix}-{what}"
@@ -63,14 +64,21 @@ def datasets(folder: Path) -> dict[str, Path]:
     }
 
 
-def probe_file(folder: Path) -> Path:
-    """The default probe set cut to the categories the experiment measures."""
-    from engine.probes import DEFAULT_PROBES
+def probe_file(folder: Path, per_category: int) -> Path:
+    """The first ``per_category`` English probes of each measured category (course facts included,
+    generated from the KB), written out as a fixed set so the run can be replayed."""
+    from engine.probes import load_probe_set
 
-    data = yaml.safe_load(DEFAULT_PROBES.read_text(encoding="utf-8"))
-    data["name"] = "merge-experiment"
-    data["probes"] = [p for p in data["probes"] if p["category"] in CATEGORIES]
+    chosen = []
+    for category in CATEGORIES:
+        probes = load_probe_set().select(lang="en", category=category)[:per_category]
+        chosen += [p.model_dump(by_alias=True, exclude_none=True) for p in probes]
     out = folder / "probes.yaml"
+    data = {
+        "name": "merge-experiment",
+        "description": "identity, course facts, general skills",
+        "probes": chosen,
+    }
     out.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return out
 
@@ -142,7 +150,9 @@ def run(
     lab = Lab(LabConfig(model=spec.model, lang="en"))
     try:
         chosen = personas(spec)
-        result = lab.probe([p for p, _ in chosen], probes_file=probe_file(work), on_progress=on_progress)
+        result = lab.probe(
+            [p for p, _ in chosen], probes_file=probe_file(work, spec.per_category), on_progress=on_progress
+        )
     finally:
         lab.close()
     rates = result.summary["pass_rates"]
