@@ -31,6 +31,7 @@ from desktop.views.first_run import TrainOffer, tint
 from desktop.views.history import HistoryView
 from desktop.views.kb import KBView
 from desktop.views.layout_state import restore_splitters, save_splitters, ticked
+from desktop.views.persona_builder import PersonaBuilder
 from desktop.views.probes import ProbesView
 from desktop.views.settings import SettingsHost
 from desktop.views.train import TrainView
@@ -164,6 +165,11 @@ class MainWindow(SettingsHost, TrainingHost, QMainWindow):
         self.presentation_action.setShortcut(QKeySequence("Ctrl+Shift+P"))
         self.presentation_action.toggled.connect(self.set_presentation)
         view.addAction(self.presentation_action)
+        personas = self.menuBar().addMenu(tr("P&ersonas"))
+        new_persona = QAction(tr("&New persona…"), self)
+        new_persona.setObjectName("new-persona")
+        new_persona.triggered.connect(self.open_persona_builder)
+        personas.addAction(new_persona)
         file = self.menuBar().addMenu(tr("&File"))
         settings_action = QAction(tr("&Settings…"), self)
         settings_action.setShortcut(QKeySequence("Ctrl+,"))
@@ -173,6 +179,27 @@ class MainWindow(SettingsHost, TrainingHost, QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file.addAction(quit_action)
+
+    def open_persona_builder(self) -> PersonaBuilder:
+        from engine.kb import load_kb
+
+        try:
+            kb = load_kb(self.config.kb, lang=self.config.lang)
+        except TalabError:
+            kb = None  # the builder still works; templates are then checked without the KB
+        self.builder = PersonaBuilder(kb, self)
+        self.builder.setFont(self.font())  # a dialog is a window: fonts do not propagate to it
+        self.builder.saved.connect(self._on_persona_saved)
+        self.builder.show()
+        return self.builder
+
+    @Slot(str)
+    def _on_persona_saved(self, pid: str) -> None:
+        """Ticked, then the Lab reloads the personas file: the new column is there at once."""
+        self.settings.setValue("personas", [*self._checked(), pid])
+        self.statusBar().showMessage(tr("Persona {pid} saved", pid=pid), 8000)
+        self.model_label.setText(tr("Loading…"))
+        self.worker.load_requested.emit(self.config)
 
     def set_language(self, lang: str) -> None:
         """Reload the KB and personas in another language: questions and prompt follow it."""

@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_evidence_parsers(sub, common)
     cli_serve.add_parsers(sub, common)
+    from engine.cli_merge import add_parsers as add_merge_parsers
+
+    add_merge_parsers(sub, common)
     sub.add_parser("gui", help="open the desktop app")
     return parser
 
@@ -348,6 +351,12 @@ def cmd_adapters(args: argparse.Namespace) -> int:
     return adapters_command(args)
 
 
+def cmd_merge(args: argparse.Namespace) -> int:
+    from engine.cli_merge import experiment_command, merge_command
+
+    return experiment_command(args) if args.command == "merge-experiment" else merge_command(args)
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     """Replaced by desktop.launcher, which owns the Qt side; the engine never imports it."""
     raise TalabError("The desktop app is not part of this installation (run packaging/setup.sh)")
@@ -356,7 +365,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 COMMANDS = {
     "ask": cmd_ask, "probe": cmd_probe, "runs": cmd_runs, "export": cmd_export,
     "kb": cmd_kb, "personas": cmd_personas, "finetune": cmd_finetune, "train": cmd_finetune,
-    "adapters": cmd_adapters, "gui": cmd_gui,
+    "adapters": cmd_adapters, "merge": cmd_merge, "merge-experiment": cmd_merge, "gui": cmd_gui,
 }  # fmt: skip
 COMMANDS.update(cli_serve.COMMANDS)
 

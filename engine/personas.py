@@ -8,6 +8,7 @@ trained yet is listed as unavailable, with the reason, instead of failing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -171,8 +172,46 @@ def with_scale(persona: Persona, scale: float) -> Persona:
     )
 
 
+STACK_PREFIX = "stack:"
+_ADAPTER_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def stack_persona(pid: str) -> Persona:
+    """``stack:a+b*-0.5``: task arithmetic at run time, adapter ``a`` at 1 plus ``b`` at −0.5.
+
+    No system prompt, so the column shows what the weights alone do. llama.cpp adds
+    ``Σ sᵢ·(αᵢ/rᵢ)·BᵢAᵢ`` to each weight, so a stack costs nothing at inference.
+    """
+    adapters, label = [], []
+    for term in pid[len(STACK_PREFIX) :].split("+"):
+        name, star, weight = term.strip().partition("*")
+        if not _ADAPTER_NAME.match(name):
+            raise PersonaError(f"'{pid}': write adapters as stack:NAME+NAME*WEIGHT, e.g. stack:a+b*-0.5")
+        try:
+            scale = float(weight) if star else 1.0
+        except ValueError:
+            raise PersonaError(f"'{pid}': the weight after '*' must be a number, e.g. {name}*-0.5") from None
+        if not -4.0 <= scale <= 4.0:
+            raise PersonaError(f"'{pid}': weight {scale:g} for '{name}' is outside -4 to 4")
+        path = paths.adapters_dir() / f"{name}.gguf"
+        if not path.exists():
+            raise PersonaError(f"'{pid}': no adapter named '{name}' (expected at {path})")
+        adapters.append(AdapterSpec(path, scale))
+        label.append(name if scale == 1.0 else f"{scale:g}·{name}")
+    return Persona(
+        id=pid,
+        name=" + ".join(label),
+        role="task arithmetic",
+        description="Adapters added at run time with these weights (negative = task negation).",
+        system_prompt=None,
+        adapters=adapters,
+    )
+
+
 def _lookup(personas: dict[str, Persona], pid: str) -> Persona:
-    """``id``, ``id_with_underscores`` or ``id:SCALE``."""
+    """``id``, ``id_with_underscores``, ``id:SCALE`` or ``stack:a+b*WEIGHT``."""
+    if pid.startswith(STACK_PREFIX):
+        return stack_persona(pid)
     base, _, scale = pid.partition(":")
     key = base if base in personas else base.replace("_", "-")
     if key not in personas:

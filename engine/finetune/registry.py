@@ -157,6 +157,10 @@ class AdapterEntry:
         m = self.manifest
         if not m:
             return "no manifest (not trained by TA Lab)"
+        if m.get("kind") == "merge" and not m.get(STALE):
+            from engine.merge.build import merge_summary
+
+            return merge_summary(m)
         if m.get(STALE):
             return "the manifest is from an earlier run (saving was interrupted): train again to rewrite it"
         hp = m.get("hyperparameters", {})
