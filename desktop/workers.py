@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from engine import paths
 from engine.errors import TalabError
+from engine.log import log_current_exception
 from engine.runner import messages_for
 from engine.session import Lab, LabConfig
 
@@ -55,13 +54,6 @@ class TokenCoalescer:
         self._last = time.monotonic()
 
 
-def _log_unexpected() -> str:
-    log = paths.data_dir() / "talab.log"
-    with log.open("a", encoding="utf-8") as fh:
-        traceback.print_exc(file=fh)
-    return str(log)
-
-
 class LabWorker(QObject):
     # requests (GUI → worker, queued)
     load_requested = Signal(object)
@@ -72,7 +64,7 @@ class LabWorker(QObject):
     threads_requested = Signal(int)  # 0: the default again
     warm_requested = Signal(list)  # persona ids whose system prompts to evaluate ahead of a question
     # reports (worker → GUI)
-    loaded = Signal(dict)
+    loaded = Signal(object)  # session.LabInfo
     failed = Signal(str)
     busy = Signal(bool)
     answer_started = Signal(str)
@@ -109,7 +101,7 @@ class LabWorker(QObject):
         except TalabError as exc:
             self.failed.emit(str(exc))
         except Exception as exc:  # never let a worker exception become a crash dialog
-            self.failed.emit(f"Unexpected {type(exc).__name__}: {exc} (details in {_log_unexpected()})")
+            self.failed.emit(f"Unexpected {type(exc).__name__}: {exc} (details in {log_current_exception()})")
         finally:
             self.busy.emit(False)
 
@@ -123,22 +115,7 @@ class LabWorker(QObject):
             self.lab = lab
             if self.threads:
                 self._set_threads(self.threads)
-            self.loaded.emit({
-                "model": lab.model.display_name,
-                "model_path": str(lab.model.path),
-                "n_ctx": lab.runtime.n_ctx,
-                "kb": str(lab.kb.path),
-                "kb_title": lab.kb.data.course.title,
-                "prompt_tokens": lab.prompt_tokens(),
-                "personas": [
-                    {"id": p.id, "name": p.name, "role": p.role, "available": p.available,
-                     "reason": p.unavailable_reason or "",
-                     "adapters": [[a.path.stem, a.scale] for a in p.adapters],
-                     "system_prompt": p.system_prompt or "",
-                     "scale": p.adapters[0].scale if p.adapters else None}
-                    for p in lab.personas.values()
-                ],
-            })  # fmt: skip
+            self.loaded.emit(lab.info())
             self.warm_requested.emit([p.id for p in lab.personas.values() if p.available])
 
         self._guard(job)
@@ -152,7 +129,7 @@ class LabWorker(QObject):
         at most (queued signals run in order), and no busy state is shown.
         """
         lab = self.lab
-        if lab is None or not persona_ids or not hasattr(lab.runtime, "warm"):
+        if lab is None or not persona_ids:
             return
         persona = lab.personas.get(persona_ids[0])
         try:
@@ -245,7 +222,7 @@ class LabWorker(QObject):
     def _set_threads(self, n: int) -> None:
         """Training shares the CPU: fewer inference threads keep both fast (see Runtime.set_threads)."""
         self.threads = n
-        if self.lab is not None and hasattr(self.lab.runtime, "set_threads"):
+        if self.lab is not None:
             self.lab.runtime.set_threads(n)
 
     @Slot()

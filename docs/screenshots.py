@@ -116,6 +116,18 @@ def main(tabs: list[str]) -> None:
     if "kb" in tabs:
         window.tabs.setCurrentWidget(window.kb_view)
         shot("kb")
+    if "persona-builder" in tabs:  # the dialog over the window: the screen, not the window, is grabbed
+        window.tabs.setCurrentWidget(window.compare)
+        dlg = window.open_persona_builder()
+        dlg.name.setText("Identity + course facts (TIES)")
+        for name, weight in zip(sorted(dlg.adapters)[:2], (1.0, 0.8), strict=False):
+            dlg.add_row(name, weight)
+        dlg.method.setCurrentIndex(dlg.method.findData("ties"))
+        settle(app, 1)
+        out = OUT / f"screenshot-persona-builder{suffix}.png"
+        app.primaryScreen().grabWindow(0).save(str(out))
+        print("wrote", out)
+        dlg.close()
     window.close()
 
 

@@ -12,11 +12,10 @@ import json
 import signal
 import sys
 import threading
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import __version__, paths
+from engine import __version__, cli_serve
 from engine.errors import TalabError
 from engine.scoring import CATEGORIES
 
@@ -51,6 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--max-tokens", type=int, help="answer length limit (default 128)")
     common.add_argument("--temperature", type=float, help="0 = greedy and reproducible (default)")
     common.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens")
+    common.add_argument(
+        "--server",
+        metavar="URL",
+        help="answer on a llama-server or vLLM at URL (e.g. http://127.0.0.1:8080) instead of in-process",
+    )
+    common.add_argument(
+        "--server-timeout", type=float, default=120.0, metavar="S", help="seconds to wait for the server"
+    )
 
     ask = sub.add_parser("ask", parents=[common], help="ask one question, streamed")
     ask.add_argument("question")
@@ -108,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     from engine.cli_train import add_parsers
 
     add_parsers(sub, common)
+    from engine.cli_evidence import add_parsers as add_evidence_parsers
+
+    add_evidence_parsers(sub, common)
+    cli_serve.add_parsers(sub, common)
+    from engine.cli_merge import add_parsers as add_merge_parsers
+
+    add_merge_parsers(sub, common)
     sub.add_parser("gui", help="open the desktop app")
     return parser
 
@@ -132,7 +146,13 @@ def _lab(args: argparse.Namespace) -> Lab:
 
     return Lab(
         LabConfig(
-            model=args.model, kb=args.kb, lang=args.lang, personas_file=args.personas_file, n_ctx=args.n_ctx
+            model=args.model,
+            kb=args.kb,
+            lang=args.lang,
+            personas_file=args.personas_file,
+            n_ctx=args.n_ctx,
+            server=getattr(args, "server", None),
+            server_timeout_s=getattr(args, "server_timeout", 120.0),
         )
     )
 
@@ -164,14 +184,21 @@ def cmd_probe(args: argparse.Namespace) -> int:
     overrides = _overrides(args)
     selection: dict[str, Any] = {"category": args.category, "limit": args.limit}
     past = args.resume if args.resume is not None else args.replay
-    if past is not None:
-        run = open_store().get_run(past)
+    if args.resume is not None:  # refused in one line before the model loads
+        from engine.runs import resumable_probe_run
+
+        run = resumable_probe_run(open_store(read_only=True), args.resume)
+    elif past is not None:
+        run = open_store(read_only=True).get_run(past)
         if run.get("kind") != "probe":
             raise TalabError(f"Run {past} is not a probe run")
+    if past is not None:
         params = run.get("params") or {}
         args.personas, args.lang = run["personas"], run["lang"]
         args.probes, args.kb = Path(run["probe_set"]), Path(run["kb_path"])
         args.model, args.n_ctx = run["model_path"], run["n_ctx"] or args.n_ctx
+        if args.server is None:  # a server run resumes on the server it ran on
+            args.server = (run.get("origin") or {}).get("server")
         overrides = params.get("overrides", {})
         selection = {"category": params.get("category"), "limit": params.get("limit")}
     lab = _lab(args)
@@ -212,21 +239,23 @@ def cmd_probe(args: argparse.Namespace) -> int:
                     task, completed=p.done, total=p.total, description=f"{p.persona_id}: {p.probe_id}{mark}"
                 )
 
-            result = lab.probe(
-                args.personas,
-                probes_file=args.probes,
-                overrides=overrides,
-                resume_run=args.resume,
-                on_progress=on_progress,
-                should_cancel=cancel.is_set,
-                **selection,
-            )
+            if args.resume is not None:
+                result = lab.resume_probe(args.resume, on_progress=on_progress, should_cancel=cancel.is_set)
+            else:
+                result = lab.probe(
+                    args.personas,
+                    probes_file=args.probes,
+                    overrides=overrides,
+                    on_progress=on_progress,
+                    should_cancel=cancel.is_set,
+                    **selection,
+                )
     finally:
         signal.signal(signal.SIGINT, previous)
         lab.close()
     extra: dict[str, Any] = {}
     if args.replay is not None:
-        from engine.runner import compare_runs
+        from engine.runs import compare_runs
 
         extra["replay"] = compare_runs(lab.store, args.replay, result.run_id)
     if args.json:
@@ -257,7 +286,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from engine.cli_output import runs_table
     from engine.store import open_store
 
-    runs = open_store().list_runs(args.limit)
+    runs = open_store(read_only=True).list_runs(args.limit)
     if args.json:
         print(json.dumps(runs, ensure_ascii=False))
     elif not runs:
@@ -274,7 +303,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from engine.reports import export_run
     from engine.store import open_store
 
-    out = export_run(open_store(), args.run_id, args.format, args.output)
+    out = export_run(open_store(read_only=True), args.run_id, args.format, args.output)
     print(out)
     return 0
 
@@ -300,9 +329,11 @@ def cmd_kb(args: argparse.Namespace) -> int:
 
 def cmd_personas(args: argparse.Namespace) -> int:
     from engine.kb import load_kb
+    from engine.models import load_model_info
     from engine.personas import load_personas
 
-    for p in load_personas(load_kb(args.kb, lang=args.lang), args.personas_file).values():
+    kb = load_kb(args.kb, lang=args.lang)
+    for p in load_personas(kb, args.personas_file, load_model_info(args.model)).values():
         state = "available" if p.available else f"unavailable: {p.unavailable_reason}"
         print(f"{p.id:20} {p.name:22} {state}")
     return 0
@@ -320,6 +351,12 @@ def cmd_adapters(args: argparse.Namespace) -> int:
     return adapters_command(args)
 
 
+def cmd_merge(args: argparse.Namespace) -> int:
+    from engine.cli_merge import experiment_command, merge_command
+
+    return experiment_command(args) if args.command == "merge-experiment" else merge_command(args)
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     """Replaced by desktop.launcher, which owns the Qt side; the engine never imports it."""
     raise TalabError("The desktop app is not part of this installation (run packaging/setup.sh)")
@@ -328,14 +365,16 @@ def cmd_gui(args: argparse.Namespace) -> int:
 COMMANDS = {
     "ask": cmd_ask, "probe": cmd_probe, "runs": cmd_runs, "export": cmd_export,
     "kb": cmd_kb, "personas": cmd_personas, "finetune": cmd_finetune, "train": cmd_finetune,
-    "adapters": cmd_adapters, "gui": cmd_gui,
+    "adapters": cmd_adapters, "merge": cmd_merge, "merge-experiment": cmd_merge, "gui": cmd_gui,
 }  # fmt: skip
+COMMANDS.update(cli_serve.COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        handler = getattr(args, "handler", None) or COMMANDS[args.command]
+        return int(handler(args))
     except TalabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -343,10 +382,10 @@ def main(argv: list[str] | None = None) -> int:
         print("cancelled", file=sys.stderr)
         return EXIT_CANCELLED
     except Exception as exc:  # last line of defence: log, then one line for the user
-        log = paths.data_dir() / "talab.log"
-        with log.open("a", encoding="utf-8") as fh:
-            traceback.print_exc(file=fh)
-        print(f"error: unexpected {type(exc).__name__}: {exc} (details in {log})", file=sys.stderr)
+        from engine.log import log_current_exception
+
+        where = log_current_exception()
+        print(f"error: unexpected {type(exc).__name__}: {exc} (details in {where})", file=sys.stderr)
         return 1
 
 

@@ -21,6 +21,10 @@ class AdapterError(TalabError):
     """A LoRA adapter that is missing or does not fit the loaded model."""
 
 
+class MergeError(TalabError):
+    """A merge of adapters that cannot be made: bad weights, density, or adapters that do not fit together."""
+
+
 class KBError(TalabError):
     """An invalid course knowledge base or other YAML input."""
 
@@ -51,3 +55,11 @@ class StoreError(TalabError):
 
 class Cancelled(TalabError):
     """The user cancelled a long-running job; finished work is kept."""
+
+
+class ServerError(TalabError):
+    """A serving engine (llama-server, vLLM) that cannot be reached or does not answer as expected."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status  # the HTTP status, when the server answered at all
+        super().__init__(message)

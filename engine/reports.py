@@ -36,14 +36,10 @@ def export_run(store: Store, run_id: int, fmt: str, output: Path | None = None) 
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", encoding="utf-8", newline="") as fh:
             if fmt == "html":
-                from engine import scoring
                 from engine.report_html import render_report
+                from engine.runs import run_summary
 
-                summary = run.get("summary") if isinstance(run.get("summary"), dict) else None
-                if not summary:
-                    scored = [a for a in answers if a.get("passed") is not None]
-                    summary = scoring.summarize(scored, run.get("personas") or [])
-                fh.write(render_report(run, answers, summary))
+                fh.write(render_report(run, answers, run_summary(run, answers)))
             elif fmt == "csv":
                 writer = csv.DictWriter(fh, CSV_COLUMNS, extrasaction="ignore")
                 writer.writeheader()

@@ -113,7 +113,25 @@ def m003_run_pid(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m004_answer_prefill(db: sqlite_utils.Database) -> None:
+def m004_run_origin(db: sqlite_utils.Database) -> None:
+    """Pooled class results: a run's uuid (import is idempotent by it), its origin, each answer's source.
+
+    Older runs get a fresh uuid here, so a database exported before this migration still imports once.
+    """
+    import uuid
+
+    runs = db.table("runs")
+    runs.add_column("uuid", str)
+    runs.add_column("origin", str)
+    for (rowid,) in db.execute("select id from runs").fetchall():
+        db.execute("update runs set uuid = ? where id = ?", [uuid.uuid4().hex, rowid])
+    runs.create_index(["uuid"], unique=True)
+    db.table("answers").add_column("source", str)
+    db.execute("update answers set source = 'local' where source is null")
+
+
+@migration
+def m005_answer_prefill(db: sqlite_utils.Database) -> None:
     """Which prompt tokens an answer computed and which it reused, and whether it ran batched.
 
     ``ttft_s`` counts from the request, prefill included, so these say what a TTFT figure is

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 
 from desktop.views.compare import PromptDialog
 from tests.desktop.gaps import ask_three_columns
+from tests.ggufs import write_model_lora
 
 
 def _ask(window, qtbot, question: str) -> None:  # type: ignore[no-untyped-def]
@@ -61,7 +62,7 @@ def test_the_alpha_slider_scales_the_merged_adapter_and_is_remembered(  # type: 
 def _train_fake_adapter(window, qtbot, talab_home: Path) -> None:  # type: ignore[no-untyped-def]
     adapters = talab_home / "adapters"
     adapters.mkdir(parents=True, exist_ok=True)
-    (adapters / "xiaojin.gguf").write_bytes(b"GGUF")  # the scripted runtime never reads it
+    write_model_lora(adapters / "xiaojin.gguf")  # a real LoRA file: availability reads its header
     window.worker.load_requested.emit(window.config)
     qtbot.waitUntil(lambda: window.compare.picker.boxes["finetuned"].isEnabled(), timeout=10_000)
 
