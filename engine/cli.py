@@ -105,9 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("personas", parents=[common], help="list personas and whether they are available")
 
+    from engine.cli_edit import add_parsers as add_edit_parsers
     from engine.cli_train import add_parsers
 
     add_parsers(sub, common)
+    add_edit_parsers(sub, common)
     sub.add_parser("gui", help="open the desktop app")
     return parser
 
@@ -320,6 +322,18 @@ def cmd_adapters(args: argparse.Namespace) -> int:
     return adapters_command(args)
 
 
+def cmd_edit(args: argparse.Namespace) -> int:
+    from engine.cli_edit import edit_command
+
+    return edit_command(args)
+
+
+def cmd_edits(args: argparse.Namespace) -> int:
+    from engine.cli_edit import edits_command
+
+    return edits_command(args)
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     """Replaced by desktop.launcher, which owns the Qt side; the engine never imports it."""
     raise TalabError("The desktop app is not part of this installation (run packaging/setup.sh)")
@@ -328,7 +342,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 COMMANDS = {
     "ask": cmd_ask, "probe": cmd_probe, "runs": cmd_runs, "export": cmd_export,
     "kb": cmd_kb, "personas": cmd_personas, "finetune": cmd_finetune, "train": cmd_finetune,
-    "adapters": cmd_adapters, "gui": cmd_gui,
+    "adapters": cmd_adapters, "gui": cmd_gui, "edit": cmd_edit, "edits": cmd_edits,
 }  # fmt: skip
 
 

@@ -128,7 +128,10 @@ def resolve(defn: PersonaDef, kb: CourseKB | None) -> Persona:
 
 
 def load_personas(kb: CourseKB | None, extra_file: Path | None = None) -> dict[str, Persona]:
-    return {d.id: resolve(d, kb) for d in load_persona_defs(extra_file)}
+    """The defined personas, then one ``edit:NAME`` per model edit in the adapter registry."""
+    from engine.edit.registry import edit_personas
+
+    return {**{d.id: resolve(d, kb) for d in load_persona_defs(extra_file)}, **edit_personas()}
 
 
 def with_scale(persona: Persona, scale: float) -> Persona:
@@ -147,8 +150,12 @@ def with_scale(persona: Persona, scale: float) -> Persona:
 
 
 def _lookup(personas: dict[str, Persona], pid: str) -> Persona:
-    """``id``, ``id_with_underscores`` or ``id:SCALE``."""
+    """``id``, ``id_with_underscores``, ``id:SCALE`` or ``edit:NAME``."""
     base, _, scale = pid.partition(":")
+    if pid in personas:  # an id with a colon of its own (edit:NAME)
+        base, scale = pid, ""
+    elif base == "edit":
+        raise PersonaError(f"No edit named '{scale}' (list them: talab edits)")
     key = base if base in personas else base.replace("_", "-")
     if key not in personas:
         raise PersonaError(f"Unknown persona '{base}' (known: {', '.join(sorted(personas))})")

@@ -23,6 +23,7 @@ import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,11 +38,33 @@ STDERR_LINES = 20
 CANCELLED_MESSAGE = "Training cancelled; the previous adapter (if any) is unchanged"
 
 
-def command(spec_file: Path) -> list[str]:
-    """The trainer's command line; in the installed (frozen) app the app binary is the trainer."""
+@dataclass(frozen=True)
+class JobKind:
+    """What differs between the torch subprocesses (training, model editing): program and words."""
+
+    module: str  # run as ``python -m MODULE --spec FILE``
+    worker_flag: str  # the frozen app's switch that runs the same worker
+    noun: str  # "the {noun} process was killed"
+    failed: str  # prefix of a reported error
+    cancelled: str  # the whole cancel message
+    unchanged: str  # what a failure leaves, ending every failure message
+
+
+TRAINING = JobKind(
+    module="engine.finetune.train",
+    worker_flag="--train-worker",
+    noun="training",
+    failed="Training failed",
+    cancelled=CANCELLED_MESSAGE,
+    unchanged="the previous adapter (if any) is unchanged",
+)
+
+
+def command(spec_file: Path, kind: JobKind = TRAINING) -> list[str]:
+    """The worker's command line; in the installed (frozen) app the app binary is the worker."""
     if getattr(sys, "frozen", False):
-        return [sys.executable, "--train-worker", "--spec", str(spec_file)]
-    return [sys.executable, "-m", "engine.finetune.train", "--spec", str(spec_file)]
+        return [sys.executable, kind.worker_flag, "--spec", str(spec_file)]
+    return [sys.executable, "-m", kind.module, "--spec", str(spec_file)]
 
 
 def last_line(lines: Iterable[str]) -> str:
@@ -50,21 +73,20 @@ def last_line(lines: Iterable[str]) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def stopped_message(code: int, stderr_tail: str, *, killed_by: int | None = None) -> str:
-    """One line for a trainer that ended without ``done`` or ``error`` (crash, kill, out of memory)."""
+def stopped_message(
+    code: int, stderr_tail: str, *, killed_by: int | None = None, kind: JobKind = TRAINING
+) -> str:
+    """One line for a worker that ended without ``done`` or ``error`` (crash, kill, out of memory)."""
     if killed_by is not None:
         try:
             name = signal.Signals(killed_by).name
         except ValueError:
             name = f"signal {killed_by}"
         return (
-            f"The training process was killed ({name}), perhaps because the computer ran out of memory; "
-            "the previous adapter (if any) is unchanged"
+            f"The {kind.noun} process was killed ({name}), perhaps because the computer ran out of "
+            f"memory; {kind.unchanged}"
         )
-    return (
-        f"The training process stopped unexpectedly (exit {code}): {stderr_tail}; "
-        "the previous adapter (if any) is unchanged"
-    )
+    return f"The {kind.noun} process stopped unexpectedly (exit {code}): {stderr_tail}; {kind.unchanged}"
 
 
 def _own_group() -> dict[str, Any]:
@@ -125,15 +147,27 @@ def run_training(
     ``program`` replaces the trainer's command line up to the spec file (tests use a scripted
     trainer). A KeyboardInterrupt here (no SIGINT handler installed) also counts as a cancel.
     """
+    return run_job(TRAINING, spec.to_json(), Path(spec.out_path), on_event, should_cancel, program=program)
+
+
+def run_job(
+    kind: JobKind,
+    spec_json: str,
+    out: Path,
+    on_event: Callable[[Event], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    *,
+    program: list[str] | None = None,
+) -> Event:
+    """Run one worker of ``kind`` on a spec until it ends (see :func:`run_training`)."""
     from engine.paths import REPO_ROOT
 
-    out = Path(spec.out_path)
     cancelled = threading.Event()
     tail: deque[str] = deque(maxlen=STDERR_LINES)
-    with tempfile.TemporaryDirectory(prefix="talab-train-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="talab-job-") as tmp:
         spec_file = Path(tmp) / "spec.json"
-        spec_file.write_text(spec.to_json(), encoding="utf-8")
-        argv = (program or command(spec_file)[:-1]) + [str(spec_file)]
+        spec_file.write_text(spec_json, encoding="utf-8")
+        argv = (program or command(spec_file, kind)[:-1]) + [str(spec_file)]
         with subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
             errors="replace", cwd=REPO_ROOT, **_own_group(),
@@ -165,8 +199,8 @@ def run_training(
     discard_staged(out)  # what a kill during export left behind
     asked = cancelled.is_set() or (should_cancel is not None and should_cancel())
     if asked or last.get("event") == "cancelled":
-        raise Cancelled(CANCELLED_MESSAGE)
+        raise Cancelled(kind.cancelled)
     if last.get("event") == "error":
-        raise TalabError(f"Training failed: {last.get('message')}")
+        raise TalabError(f"{kind.failed}: {last.get('message')}")
     killed_by = -code if code < 0 else None
-    raise TalabError(stopped_message(code, last_line(tail), killed_by=killed_by))
+    raise TalabError(stopped_message(code, last_line(tail), killed_by=killed_by, kind=kind))
