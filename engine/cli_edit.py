@@ -39,9 +39,10 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
 def edit_spec(args: argparse.Namespace) -> Any:
     """Every check that needs no torch, so bad input costs no model load."""
     from engine.edit.registry import refuse_overwriting_other_adapters
-    from engine.edit.spec import EditSpec, check_architecture
+    from engine.edit.spec import EditSpec, check_architecture, check_name
     from engine.models import load_model_info
 
+    check_name(args.name)
     info = load_model_info(args.model)
     spec = EditSpec(
         model_path=str(info.path), out_path=str(paths.adapters_dir() / f"{args.name}.gguf"),

@@ -210,7 +210,7 @@ def compute_value(
             kl = torch.nn.functional.kl_div(kl_init, kl_logp, log_target=True, reduction="sum")
             v_norm = state["v_init"].norm()
             loss = nll + kl_factor * kl + weight_decay * delta.norm() ** 2 / v_norm**2
-            losses.append(round(float(loss), 4))
+            losses.append(round(float(loss.detach()), 4))
             if on_step is not None:
                 on_step(step + 1, losses[-1])
             if float(nll) < 5e-2:  # ROME's early stop: the target is already near-certain

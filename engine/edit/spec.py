@@ -62,8 +62,7 @@ class EditSpec:
 
     def check(self) -> None:
         """One line per mistake, before a minute of model loading is spent on it."""
-        if not _NAME.match(self.name):
-            raise EditError(f"Edit name '{self.name}' may only use letters, digits, - and _")
+        check_name(self.name)
         if not self.prompt.strip():
             raise EditError("The prompt is empty")
         if not self.subject.strip():
@@ -80,6 +79,11 @@ class EditSpec:
             raise EditError("The learning rate must be above 0")
         if self.layer is not None and self.layer < 0:
             raise EditError(f"Layer {self.layer} does not exist")
+
+
+def check_name(name: str) -> None:
+    if not _NAME.match(name):
+        raise EditError(f"Edit name '{name}' may only use letters, digits, - and _")
 
 
 def check_architecture(arch: str, file_name: str) -> None:
