@@ -1,11 +1,11 @@
-"""The training subprocess under QProcess: JSON lines in, Qt signals out.
+"""The torch subprocesses (training, model editing) under QProcess: JSON lines in, Qt signals out.
 
 After qutebrowser's GUIProcess: the child is the same ``python -m
-engine.finetune.train`` the CLI runs; cancel is terminate, then kill if it
-does not exit within a grace period. The adapter is only replaced when the
-child reports ``done``. A child that dies otherwise (crash, out-of-memory kill)
-is reported in one line built by :func:`engine.finetune.jobs.stopped_message`,
-the same words the CLI uses.
+engine.finetune.train`` (``engine.edit.worker``) the CLI runs; cancel is
+terminate, then kill if it does not exit within a grace period. The adapter is
+only replaced when the child reports ``done``. A child that dies otherwise
+(crash, out-of-memory kill) is reported in one line built by
+:func:`engine.finetune.jobs.stopped_message`, the same words the CLI uses.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal, Slot
 
-from engine.finetune.jobs import STDERR_LINES, command, last_line, stopped_message
+from engine.edit.spec import EditSpec
+from engine.edit.worker import EDIT_JOB
+from engine.finetune.jobs import STDERR_LINES, TRAINING, JobKind, command, last_line, stopped_message
 from engine.finetune.registry import discard_staged
 from engine.finetune.train import TrainSpec
 from engine.paths import REPO_ROOT
@@ -28,15 +30,18 @@ from engine.paths import REPO_ROOT
 KILL_AFTER_MS = 5000
 
 
-class TrainingProcess(QObject):
+class JobProcess(QObject):
     report = Signal(dict)
     finished = Signal(dict)
     failed = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, parent: QObject | None = None, program: list[str] | None = None) -> None:
+    def __init__(
+        self, parent: QObject | None = None, program: list[str] | None = None, kind: JobKind = TRAINING
+    ) -> None:
         super().__init__(parent)
-        self._program = program  # tests substitute a scripted trainer
+        self._kind = kind
+        self._program = program  # tests substitute a scripted worker
         self._proc: QProcess | None = None
         self._buffer = b""
         self._last: dict[str, Any] = {}
@@ -50,13 +55,13 @@ class TrainingProcess(QObject):
     def running(self) -> bool:
         return self._proc is not None and self._proc.state() != QProcess.ProcessState.NotRunning
 
-    def start(self, spec: TrainSpec) -> None:
+    def start_job(self, spec_json: str, out: Path) -> None:
         if self.running():
             return
-        self._tmp = tempfile.mkdtemp(prefix="talab-train-")
+        self._tmp = tempfile.mkdtemp(prefix="talab-job-")
         spec_file = Path(self._tmp) / "spec.json"
-        spec_file.write_text(spec.to_json(), encoding="utf-8")
-        argv = (self._program or command(spec_file)[:-1]) + [str(spec_file)]
+        spec_file.write_text(spec_json, encoding="utf-8")
+        argv = (self._program or command(spec_file, self._kind)[:-1]) + [str(spec_file)]
         if self._proc is not None:
             self._proc.deleteLater()  # the finished process of the previous run
         proc = QProcess(self)
@@ -66,7 +71,7 @@ class TrainingProcess(QObject):
         proc.finished.connect(self._on_finished)
         proc.errorOccurred.connect(self._on_error)
         self._proc, self._buffer, self._last, self._cancelling = proc, b"", {}, False
-        self._out, self._stderr_buffer = Path(spec.out_path), b""
+        self._out, self._stderr_buffer = out, b""
         self._stderr.clear()
         proc.start(argv[0], argv[1:])
 
@@ -125,15 +130,30 @@ class TrainingProcess(QObject):
         elif event == "done":
             self.finished.emit(self._last)
         elif event == "error":
-            self.failed.emit(f"Training failed: {self._last.get('message')}")
+            self.failed.emit(f"{self._kind.failed}: {self._last.get('message')}")
         else:
             # on a crash Qt reports the signal number as the exit code (Unix only)
             crashed = status == QProcess.ExitStatus.CrashExit and sys.platform != "win32"
             self.failed.emit(
-                stopped_message(code, last_line(self._stderr), killed_by=code if crashed else None)
+                stopped_message(
+                    code, last_line(self._stderr), killed_by=code if crashed else None, kind=self._kind
+                )
             )
 
     @Slot(QProcess.ProcessError)
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:
-            self.failed.emit("The training process could not start")
+            self.failed.emit(f"The {self._kind.noun} process could not start")
+
+
+class TrainingProcess(JobProcess):
+    def start(self, spec: TrainSpec) -> None:
+        self.start_job(spec.to_json(), Path(spec.out_path))
+
+
+class EditProcess(JobProcess):
+    def __init__(self, parent: QObject | None = None, program: list[str] | None = None) -> None:
+        super().__init__(parent, program, EDIT_JOB)
+
+    def start(self, spec: EditSpec) -> None:
+        self.start_job(spec.to_json(), Path(spec.out_path))

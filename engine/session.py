@@ -120,6 +120,12 @@ class Lab:
         self.store.finish_run(run_id, status)
         return run_id
 
+    def complete(self, text: str, persona_id: str, max_tokens: int = 24) -> str:
+        """A persona's raw continuation of ``text`` (the Edit tab's before/after); not stored."""
+        [persona] = select(self.personas, [persona_id])
+        self.runtime.set_adapters(persona.adapters)
+        return str(self.runtime.complete(text, max_tokens))
+
     def probe(
         self,
         persona_ids: list[str],

@@ -213,7 +213,7 @@ def compute_value(
             losses.append(round(float(loss.detach()), 4))
             if on_step is not None:
                 on_step(step + 1, losses[-1])
-            if float(nll) < 5e-2:  # ROME's early stop: the target is already near-certain
+            if float(nll.detach()) < 5e-2:  # ROME's early stop: the target is already near-certain
                 break
             optim.zero_grad()
             loss.backward()

@@ -90,7 +90,8 @@ def compute(spec: EditSpec, model: Any, tok: Any) -> tuple[dict[str, Any], dict[
     return rome.lora_state(layer, u, w), facts, times
 
 
-def run(spec: EditSpec) -> dict[str, Any]:
+def run(spec: EditSpec, model: Any = None) -> dict[str, Any]:
+    """The whole edit; ``model`` is an already loaded torch model (tests and benchmarks reuse one)."""
     from engine import __version__
     from engine.finetune.gguf_lora import write_adapter
     from engine.finetune.registry import RUN_ID, save_run
@@ -107,7 +108,7 @@ def run(spec: EditSpec) -> dict[str, Any]:
     import torch
 
     torch.manual_seed(spec.seed)
-    model = load_dequantised(info.path)
+    model = model if model is not None else load_dequantised(info.path)
     model.eval()
     load_s = round(time.perf_counter() - t0, 2)
     with Runtime(info, vocab_only=True) as vocab:
