@@ -167,6 +167,14 @@ ZH_TW = {
     "not contains": "不包含",
     "regex": "正規表示式",
     "refusal": "拒答",
+    "similar": "相似",
+    "relevance": "切題",
+    "spill over": "訓練資料外溢",
+    "similarity to the reference {x}": "與參考答案的相似度 {x}",
+    "drifts to course business (“{x}”)": "扯到課程事務（「{x}」）",
+    "addresses the question": "有回答到問題",
+    "does not address the question": "沒有回答到問題",
+    "shares {x} phrases with the TA's training answers": "與助教訓練答案有 {x} 個相同片語",
     "found “{x}”": "找到「{x}」",
     "expected one of {x}": "應包含其中之一：{x}",
     "none of the forbidden words": "沒有出現禁用詞",
@@ -184,7 +192,13 @@ ZH_TW = {
     "Over-generalisation (lower is better)": "過度泛化（越低越好）",
     "Injection resistance": "抵抗提示注入",
     "All probes": "全部測試題",
+    "Over-refusal of general tasks (lower is better)": "一般任務被拒答（越低越好）",
     "{n} pts": "{n} 個百分點",
+    "Red: the persona forgot general skills Base has, or over-generalises more than Base, "
+    "and the 95% interval of the difference excludes zero. Brackets: 95% intervals.": (
+        "紅色：這個人設忘了基礎模型原有的一般能力，或比基礎模型更容易過度泛化，且差異的 95% 信賴區間不含 0。"
+        "括號：95% 信賴區間。"
+    ),
     "Red: the persona forgot general skills Base has, or over-generalises more than Base": (
         "紅色：這個人設忘了基礎模型原有的一般能力，或比基礎模型更容易過度泛化"
     ),

@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import __version__, paths
+from engine import __version__, cli_serve, paths
 from engine.errors import TalabError
 from engine.scoring import CATEGORIES
 
@@ -51,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--max-tokens", type=int, help="answer length limit (default 128)")
     common.add_argument("--temperature", type=float, help="0 = greedy and reproducible (default)")
     common.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens")
+    common.add_argument(
+        "--server",
+        metavar="URL",
+        help="answer on a llama-server or vLLM at URL (e.g. http://127.0.0.1:8080) instead of in-process",
+    )
+    common.add_argument(
+        "--server-timeout", type=float, default=120.0, metavar="S", help="seconds to wait for the server"
+    )
 
     ask = sub.add_parser("ask", parents=[common], help="ask one question, streamed")
     ask.add_argument("question")
@@ -110,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_parsers(sub, common)
     add_edit_parsers(sub, common)
+    from engine.cli_evidence import add_parsers as add_evidence_parsers
+
+    add_evidence_parsers(sub, common)
+    cli_serve.add_parsers(sub, common)
     sub.add_parser("gui", help="open the desktop app")
     return parser
 
@@ -134,7 +146,13 @@ def _lab(args: argparse.Namespace) -> Lab:
 
     return Lab(
         LabConfig(
-            model=args.model, kb=args.kb, lang=args.lang, personas_file=args.personas_file, n_ctx=args.n_ctx
+            model=args.model,
+            kb=args.kb,
+            lang=args.lang,
+            personas_file=args.personas_file,
+            n_ctx=args.n_ctx,
+            server=getattr(args, "server", None),
+            server_timeout_s=getattr(args, "server_timeout", 120.0),
         )
     )
 
@@ -174,6 +192,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
         args.personas, args.lang = run["personas"], run["lang"]
         args.probes, args.kb = Path(run["probe_set"]), Path(run["kb_path"])
         args.model, args.n_ctx = run["model_path"], run["n_ctx"] or args.n_ctx
+        if args.server is None:  # a server run resumes on the server it ran on
+            args.server = (run.get("origin") or {}).get("server")
         overrides = params.get("overrides", {})
         selection = {"category": params.get("category"), "limit": params.get("limit")}
     lab = _lab(args)
@@ -322,18 +342,6 @@ def cmd_adapters(args: argparse.Namespace) -> int:
     return adapters_command(args)
 
 
-def cmd_edit(args: argparse.Namespace) -> int:
-    from engine.cli_edit import edit_command
-
-    return edit_command(args)
-
-
-def cmd_edits(args: argparse.Namespace) -> int:
-    from engine.cli_edit import edits_command
-
-    return edits_command(args)
-
-
 def cmd_gui(args: argparse.Namespace) -> int:
     """Replaced by desktop.launcher, which owns the Qt side; the engine never imports it."""
     raise TalabError("The desktop app is not part of this installation (run packaging/setup.sh)")
@@ -342,14 +350,16 @@ def cmd_gui(args: argparse.Namespace) -> int:
 COMMANDS = {
     "ask": cmd_ask, "probe": cmd_probe, "runs": cmd_runs, "export": cmd_export,
     "kb": cmd_kb, "personas": cmd_personas, "finetune": cmd_finetune, "train": cmd_finetune,
-    "adapters": cmd_adapters, "gui": cmd_gui, "edit": cmd_edit, "edits": cmd_edits,
+    "adapters": cmd_adapters, "gui": cmd_gui,
 }  # fmt: skip
+COMMANDS.update(cli_serve.COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        handler = getattr(args, "handler", None) or COMMANDS[args.command]
+        return int(handler(args))
     except TalabError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

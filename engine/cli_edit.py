@@ -30,10 +30,12 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     ed.add_argument("--covariance", choices=COVARIANCES, default=d.covariance,
                     help="key covariance C: identity (EasyEdit's Llama setting) or estimated from "
                     "text the model writes itself")  # fmt: skip
+    ed.set_defaults(handler=edit_command)
     eds = sub.add_parser("edits", help="list, disable, enable or delete model edits")
     eds.add_argument("action", nargs="?", default="list", choices=["list", "disable", "enable", "delete"])
     eds.add_argument("name", nargs="?", help="the edit (for disable, enable, delete)")
     eds.add_argument("--json", action="store_true")
+    eds.set_defaults(handler=edits_command)
 
 
 def edit_spec(args: argparse.Namespace) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from engine.scoring import CATEGORIES, FIGURES, format_figure, pct
+from engine.scoring import CATEGORIES, FIGURES, flagged_figures, format_figure, format_interval, pct
 
 
 def summary_table(summary: dict[str, Any], names: dict[str, str] | None = None) -> Table:
@@ -24,12 +24,22 @@ def summary_table(summary: dict[str, Any], names: dict[str, str] | None = None) 
         for pid in personas:
             rate = summary["pass_rates"][pid].get(cat)
             n = summary["counts"][pid].get(cat, 0)
-            cells.append(f"{pct(rate)} ({n})" if rate is not None else "–")
+            ci = format_interval(cat, summary.get("rate_intervals", {}).get(pid, {}).get(cat))
+            cells.append(f"{pct(rate)} ({n}) {ci}" if rate is not None else "–")
         table.add_row(cat, *cells)
     table.add_section()
+    flagged = flagged_figures(summary)
     for key, label in FIGURES:
-        cells = [format_figure(key, summary["overall"][pid].get(key)) for pid in personas]
+        cells = []
+        for pid in personas:
+            text = format_figure(key, summary["overall"][pid].get(key))
+            text += " " + format_interval(key, summary.get("intervals", {}).get(pid, {}).get(key))
+            cells.append(f"[bold red]{text}[/bold red]" if key in flagged.get(pid, set()) else text)
         table.add_row(f"[bold]{label}[/bold]", *cells)
+    table.caption = (
+        "[brackets]: 95% interval (Wilson; differences from Base paired on the same probes). "
+        "Red: the interval of the difference from Base excludes zero."
+    )
     return table
 
 

@@ -51,3 +51,11 @@ class StoreError(TalabError):
 
 class Cancelled(TalabError):
     """The user cancelled a long-running job; finished work is kept."""
+
+
+class ServerError(TalabError):
+    """A serving engine (llama-server, vLLM) that cannot be reached or does not answer as expected."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        self.status = status  # the HTTP status, when the server answered at all
+        super().__init__(message)

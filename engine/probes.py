@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from engine import paths
 from engine.errors import ProbeError
-from engine.kb import LANGUAGES
+from engine.kb import LANGUAGES, CourseKB
 from engine.yamlio import load_yaml, validate
 
 Category = Literal[
@@ -27,12 +27,21 @@ Category = Literal[
 DEFAULT_PROBES = paths.COURSE_KB_DIR / "probes" / "default.yaml"
 
 
+class Similar(BaseModel):
+    """promptfoo's ``similar``: close enough to a reference answer (character-trigram cosine)."""
+
+    model_config = ConfigDict(extra="forbid")
+    value: str | list[str]
+    threshold: float | None = Field(default=None, gt=0.0, le=1.0)
+
+
 class Assertions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     contains_any: list[str] | None = None
     not_contains: list[str] | None = None
     regex: str | None = None
     refusal: bool | None = None
+    similar: Similar | None = None
 
     @field_validator("regex")
     @classmethod
@@ -74,7 +83,9 @@ class ProbeSetModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     description: str = ""
-    probes: list[Probe]
+    #: add the course-fact probes generated from the KBs in use (engine/probes_kb.py)
+    from_kb: bool = False
+    probes: list[Probe] = Field(default_factory=list)
 
 
 @dataclass
@@ -101,10 +112,15 @@ class ProbeSet:
         return chosen
 
 
-def load_probe_set(path: str | Path | None = None) -> ProbeSet:
+def load_probe_set(path: str | Path | None = None, kbs: dict[str, CourseKB] | None = None) -> ProbeSet:
+    """Load a probe set; with ``from_kb: true`` it also gets the course-fact probes of ``kbs``.
+
+    ``kbs`` defaults to the KBs in use in every language (a teacher's edited copy wins), so
+    editing the KB changes the generated questions, their expected answers and the set's hash.
+    """
     file = Path(path) if path is not None else DEFAULT_PROBES
     data, lines = load_yaml(file, ProbeError)
-    if isinstance(data, dict) and not data.get("probes"):
+    if isinstance(data, dict) and not data.get("probes") and not data.get("from_kb"):
         raise ProbeError(f"{file}: the probe set is empty (no entries under 'probes')")
     model = validate(ProbeSetModel, data, file, lines, ProbeError)
     seen: set[str] = set()
@@ -113,4 +129,15 @@ def load_probe_set(path: str | Path | None = None) -> ProbeSet:
             line = lines.get(("probes", i), "?")
             raise ProbeError(f"{file}:{line}: duplicate probe id '{probe.id}'")
         seen.add(probe.id)
-    return ProbeSet(file, model.name, model.probes, hashlib.sha256(file.read_bytes()).hexdigest())
+    digest = hashlib.sha256(file.read_bytes())
+    probes = list(model.probes)
+    if model.from_kb:
+        from engine.kb import load_kb
+        from engine.probes_kb import kb_fact_probes
+
+        chosen = kbs if kbs is not None else {lang: load_kb(lang=lang) for lang in LANGUAGES}
+        generated = [p for p in kb_fact_probes(chosen) if p.id not in seen]
+        probes += generated
+        for p in generated:
+            digest.update(p.model_dump_json(by_alias=True).encode())
+    return ProbeSet(file, model.name, probes, digest.hexdigest())

@@ -9,7 +9,15 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from engine.scoring import CATEGORIES, CHART_FIGURES, FIGURES, flagged_figures, format_figure, pct
+from engine.scoring import (
+    CATEGORIES,
+    CHART_FIGURES,
+    FIGURES,
+    flagged_figures,
+    format_figure,
+    format_interval,
+    pct,
+)
 
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948"]
 
@@ -55,6 +63,11 @@ def bar_chart_svg(summary: dict[str, Any], width: int = 760, height: int = 260) 
             out.append(f'<rect {box} fill="{color}"><title>{html.escape(pid)}: {pct(value)}</title></rect>')
             out.append(f'<text x="{x + bar_w / 2 - 1:.1f}" y="{y - 3:.1f}" font-size="10" '
                        f'text-anchor="middle">{pct(value)}</text>')  # fmt: skip
+            if ci := summary.get("intervals", {}).get(pid, {}).get(key):
+                cx, y0, y1 = x + bar_w / 2 - 1, top + plot_h * (1 - ci[0]), top + plot_h * (1 - ci[1])
+                out.append(f'<path class="err" d="M{cx - 3:.1f} {y0:.1f}H{cx + 3:.1f}M{cx:.1f} {y0:.1f}'
+                           f'V{y1:.1f}M{cx - 3:.1f} {y1:.1f}H{cx + 3:.1f}" stroke="#333" fill="none">'
+                           f'<title>95% interval {format_interval(key, ci)}</title></path>')  # fmt: skip
         out.append(f'<text x="{left + g * group_w + group_w / 2:.0f}" y="{height - 18}" font-size="12" '
                    f'text-anchor="middle">{html.escape(label)}</text>')  # fmt: skip
     out.append("</svg>")
@@ -73,13 +86,19 @@ def render_report(run: dict[str, Any], answers: list[dict[str, Any]], summary: d
     for cat in CATEGORIES:
         if not any(cat in summary["pass_rates"][p] for p in personas):
             continue
-        cells = "".join(f"<td>{pct(summary['pass_rates'][p].get(cat))}</td>" for p in personas)
+        cells = "".join(
+            f"<td>{pct(summary['pass_rates'][p].get(cat))} "
+            f"<small>{format_interval(cat, (summary.get('rate_intervals') or {}).get(p, {}).get(cat))}"
+            "</small></td>"
+            for p in personas
+        )
         rows.append(f"<tr><th>{e(cat.replace('_', ' '))}</th>{cells}</tr>")
     flagged = flagged_figures(summary)  # forgetting and over-generalisation beyond Base, in red
     for key, label in FIGURES:
         cells = "".join(
             f"<td{' class=flag' if key in flagged.get(p, set()) else ''}>"
-            f"{format_figure(key, summary['overall'][p].get(key))}</td>"
+            f"{format_figure(key, summary['overall'][p].get(key))} "
+            f"<small>{format_interval(key, summary.get('intervals', {}).get(p, {}).get(key))}</small></td>"
             for p in personas
         )
         rows.append(f"<tr class='fig'><th>{e(label)}</th>{cells}</tr>")
@@ -110,6 +129,8 @@ def render_report(run: dict[str, Any], answers: list[dict[str, Any]], summary: d
 <h1>TA Lab · run {run["id"]}</h1>
 <p class="meta">{meta}</p>
 <h2>Scores</h2><p>{legend}</p>{bar_chart_svg(summary)}
+<p class="meta">Bars and [brackets]: 95% intervals (Wilson score; forgetting is paired with Base on the
+same probes, Newcombe). Red: the difference from Base is larger than its interval allows by chance.</p>
 <table><tr><th></th>{head}</tr>{"".join(rows)}</table>
 <h2>Answers</h2>{"".join(blocks)}
 </body></html>

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine import scoring
 from engine.chat import Message
-from engine.errors import StoreError
+from engine.errors import ServerError, StoreError
 from engine.kb import CourseKB
 from engine.models import file_sha256
 from engine.personas import Persona
@@ -44,6 +44,27 @@ class RunResult:
     answered: int
 
 
+def source_of(runtime: Any) -> str:
+    """Where answers are computed: ``local`` (in-process) or the server's URL."""
+    return str(getattr(runtime, "source", None) or "local")
+
+
+def run_origin(runtime: Any) -> dict[str, Any]:
+    """A run's uuid and origin (machine, model, server): kept when runs are pooled into one database."""
+    import platform
+    import uuid
+
+    model = runtime.model
+    server = getattr(runtime, "source", None)
+    origin = {
+        "machine": platform.node(),
+        "model": model.label,
+        "model_sha256": model.sha256,
+        "server": server,
+    }
+    return {"uuid": uuid.uuid4().hex, "origin": origin}
+
+
 def messages_for(persona: Persona, question: str) -> list[Message]:
     msgs = []
     if persona.system_prompt:
@@ -59,9 +80,11 @@ def answer_record(
     kb: CourseKB,
     params: SamplingParams,
     adapters: list[dict[str, Any]],
+    source: str = "local",
 ) -> dict[str, Any]:
     """Everything needed to replay one answer, as stored with it."""
     return {
+        "source": source,
         "persona_id": persona.id,
         "system_prompt": persona.system_prompt,
         "prompt": gen.prompt,
@@ -81,6 +104,20 @@ def answer_record(
 
 def adapter_record(persona: Persona) -> list[dict[str, Any]]:
     return [{"path": str(a.path), "sha256": file_sha256(a.path), "scale": a.scale} for a in persona.adapters]
+
+
+def spill_reference(kb: CourseKB, personas: list[Persona]) -> scoring.SpillReference:
+    """What spill-over is measured against: the KB's training answers plus every adapter's dataset.
+
+    The same reference for every persona of a run, so their verdicts stay comparable (paired).
+    """
+    from engine.scorers.spill import reference_for_adapters, reference_from_kbs
+
+    ref = reference_from_kbs([kb])
+    trained = reference_for_adapters(a.path for p in personas for a in p.adapters)
+    if trained is not None:
+        ref = scoring.SpillReference(ref.answers + trained.answers, f"kb+{trained.origin}")
+    return ref
 
 
 def run_probes(
@@ -115,6 +152,7 @@ def run_probes(
             params={"sampling": params.as_dict(), "overrides": overrides or {}, **(selection or {})},
             seed=params.seed,
             n_ctx=runtime.n_ctx,
+            **run_origin(runtime),
         )
     else:
         run = store.get_run(resume_run)
@@ -126,44 +164,60 @@ def run_probes(
         run_id = resume_run
         store.reopen_run(run_id)
 
+    spill = spill_reference(kb, personas)
     done = store.done_pairs(run_id)
+    source = source_of(runtime)
     total = len(personas) * len(probes)
     count = answered = 0
     status = "done"
-    for persona in personas:
-        runtime.set_adapters(persona.adapters)
-        adapters = adapter_record(persona)
-        persona_params = persona.params(params, overrides)
-        for probe in probes:
-            count += 1
-            where: dict[str, Any] = {"category": probe.category, "run_id": run_id}
-            if (persona.id, probe.id) in done:
+    try:
+        for persona in personas:
+            runtime.set_adapters(persona.adapters)
+            adapters = adapter_record(persona)
+            persona_params = persona.params(params, overrides)
+            for probe in probes:
+                count += 1
+                where: dict[str, Any] = {"category": probe.category, "run_id": run_id}
+                if (persona.id, probe.id) in done:
+                    if on_progress:
+                        on_progress(Progress(count, total, persona.id, probe.id, skipped=True, **where))
+                    continue
+                question = probe.question[lang]
+                gen = runtime.generate(
+                    messages_for(persona, question), persona_params, should_cancel=should_cancel
+                )
+                if gen.finish_reason == "cancelled":
+                    status = "cancelled"
+                    break
+                checks = scoring.check(
+                    probe.assertions.model_dump(exclude_none=True),
+                    gen.text,
+                    question=question,
+                    category=probe.category,
+                    spill=spill,
+                )
+                ok = scoring.passed(checks)
+                store.add_answer(
+                    run_id,
+                    **answer_record(gen, persona, model.sha256, kb, persona_params, adapters, source),
+                    probe_id=probe.id,
+                    category=probe.category,
+                    question=question,
+                    passed=int(ok),
+                    scores=checks,
+                )
+                answered += 1
                 if on_progress:
-                    on_progress(Progress(count, total, persona.id, probe.id, skipped=True, **where))
-                continue
-            question = probe.question[lang]
-            gen = runtime.generate(
-                messages_for(persona, question), persona_params, should_cancel=should_cancel
-            )
-            if gen.finish_reason == "cancelled":
-                status = "cancelled"
+                    on_progress(Progress(count, total, persona.id, probe.id, ok, question=question, **where))
+            if status == "cancelled":
                 break
-            checks = scoring.check(probe.assertions.model_dump(exclude_none=True), gen.text)
-            ok = scoring.passed(checks)
-            store.add_answer(
-                run_id,
-                **answer_record(gen, persona, model.sha256, kb, persona_params, adapters),
-                probe_id=probe.id,
-                category=probe.category,
-                question=question,
-                passed=int(ok),
-                scores=checks,
-            )
-            answered += 1
-            if on_progress:
-                on_progress(Progress(count, total, persona.id, probe.id, ok, question=question, **where))
-        if status == "cancelled":
-            break
+    except ServerError as exc:  # the server went away: keep the run resumable, say how
+        store.finish_run(run_id, "interrupted")
+        raise ServerError(
+            f"{exc}; run {run_id} keeps its answers: finish it with talab probe --resume {run_id} "
+            "once the server is back",
+            status=exc.status,
+        ) from None
 
     summary = scoring.summarize(store.answers(run_id), [p.id for p in personas])
     store.finish_run(run_id, status, summary)

@@ -18,7 +18,16 @@ from engine.kb import CourseKB, load_kb
 from engine.models import ModelInfo, load_model_info
 from engine.personas import Persona, load_personas, select
 from engine.probes import ProbeSet, load_probe_set
-from engine.runner import Progress, RunResult, adapter_record, answer_record, messages_for, run_probes
+from engine.runner import (
+    Progress,
+    RunResult,
+    adapter_record,
+    answer_record,
+    messages_for,
+    run_origin,
+    run_probes,
+    source_of,
+)
 from engine.runtime import DEFAULT_N_CTX, Generation, Runtime, SamplingParams
 from engine.store import Store, open_store
 
@@ -33,6 +42,8 @@ class LabConfig:
     personas_file: Path | None = None
     n_ctx: int = DEFAULT_N_CTX
     n_threads: int | None = None  # None: llama.cpp threads = physical cores (see runtime.physical_cores)
+    server: str | None = None  # a llama-server or vLLM URL: answers come from there, not in-process
+    server_timeout_s: float = 120.0
 
 
 class Lab:
@@ -42,9 +53,16 @@ class Lab:
         self.config = config
         self.kb: CourseKB = load_kb(config.kb, lang=config.lang)
         self.personas: dict[str, Persona] = load_personas(self.kb, config.personas_file)
-        self.model: ModelInfo = load_model_info(config.model)
-        self._refuse_adapters_for_other_models()
         self.store = store or open_store()
+        if config.server:
+            from engine.remote import connect
+
+            self.runtime = connect(config.server, timeout_s=config.server_timeout_s)
+            self.model: ModelInfo = self.runtime.model
+            self._refuse_adapters_for_other_models()
+            return
+        self.model = load_model_info(config.model)
+        self._refuse_adapters_for_other_models()
         self.runtime = runtime_factory(self.model, n_ctx=config.n_ctx)
 
     def close(self) -> None:
@@ -62,7 +80,9 @@ class Lab:
         for persona in self.personas.values():
             for adapter in persona.adapters if persona.available else []:
                 base = (read_manifest(adapter.path) or {}).get("base_model") or {}
-                if base.get("sha256") and base["sha256"] != self.model.sha256:
+                # a server's model is known by its file hash only when the file is on this machine
+                model_sha = getattr(self.model, "local_sha256", self.model.sha256)
+                if base.get("sha256") and model_sha and base["sha256"] != model_sha:
                     persona.unavailable_reason = (
                         f"adapter '{adapter.path.stem}' was trained on {base.get('file', 'another model')}, "
                         f"not on {self.model.display_name}: train it again for this model"
@@ -97,6 +117,7 @@ class Lab:
             params={"sampling": base.as_dict(), "overrides": overrides or {}},
             seed=base.seed,
             n_ctx=self.runtime.n_ctx,
+            **run_origin(self.runtime),
         )
         status = "done"
         for persona in chosen:
@@ -110,7 +131,15 @@ class Lab:
                 on_token=(lambda s, p=persona: on_token(p, s)) if on_token else None,
                 should_cancel=should_cancel,
             )
-            record = answer_record(gen, persona, self.model.sha256, self.kb, params, adapter_record(persona))
+            record = answer_record(
+                gen,
+                persona,
+                self.model.sha256,
+                self.kb,
+                params,
+                adapter_record(persona),
+                source_of(self.runtime),
+            )
             self.store.add_answer(run_id, **record, probe_id="ask", category="ask", question=question)
             if on_answer:
                 on_answer(persona, gen)

@@ -45,3 +45,22 @@ def lora_file(model_info, tmp_path_factory: pytest.TempPathFactory) -> Path:  # 
 
     shapes = {t.name: t.shape for t in model_info.header.tensors}
     return write_lora(tmp_path_factory.mktemp("lora") / "random.gguf", shapes, std=0.08)
+
+
+@pytest.fixture(scope="session")
+def second_lora(model_info, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
+    from tests.ggufs import write_lora
+
+    shapes = {t.name: t.shape for t in model_info.header.tensors}
+    return write_lora(tmp_path_factory.mktemp("lora2") / "other.gguf", shapes, std=0.08, seed=7)
+
+
+@pytest.fixture(scope="session")
+def llama_server(model_info, lora_file: Path, second_lora: Path) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """One real llama.cpp server (xllamacpp) on 127.0.0.1 with two adapters, 1 thread, 2 slots."""
+    pytest.importorskip("xllamacpp")
+    from tests.remote_server import ServerProcess
+
+    server = ServerProcess(model_info.path, [lora_file, second_lora], parallel=2).start()
+    yield server
+    server.stop()

@@ -102,6 +102,7 @@ class BarChart(QWidget):
         self.series: list[str] = []
         self.groups: list[tuple[str, list[float | None]]] = []
         self.highlights: dict[int, str] = {}
+        self.intervals: list[list[list[float] | None]] = []
         self.legend = QLabel()
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
@@ -128,14 +129,19 @@ class BarChart(QWidget):
         series: list[str],
         groups: list[tuple[str, list[float | None]]],
         highlights: dict[int, str] | None = None,
+        intervals: list[list[list[float] | None]] | None = None,
     ) -> None:
         """``groups`` are (label, one value in 0..1 per series); None (not asked) draws no bar.
+
+        ``intervals`` (per group, per series: [low, high] in 0..1) become error bars: a class
+        sees at once whether two bars differ by more than the noise of a few probes.
 
         ``highlights`` maps a group's index to what a class should look for there
         ("where forgetting shows"): those groups get a shaded band, named once in the legend.
         """
         self.series, self.groups, self.highlights = series, groups, dict(highlights or {})
-        self.view.draw(series, groups, self.highlights)
+        self.intervals = intervals or []
+        self.view.draw(series, groups, self.highlights, self.intervals)
         keys = [
             f'<span style="color:{PALETTE[i % len(PALETTE)]}">■</span>&nbsp;{_nbsp(name)}'
             for i, name in enumerate(series)
@@ -158,12 +164,18 @@ class _BarView(_ChartView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._bars: QBarSeries | None = None
+        self.error_bars = 0
         self._n = (0, 0)  # groups, series: for fitting the numbers to the bars
 
     def draw(
-        self, series: list[str], groups: list[tuple[str, list[float | None]]], bands: dict[int, str]
+        self,
+        series: list[str],
+        groups: list[tuple[str, list[float | None]]],
+        bands: dict[int, str],
+        intervals: list[list[list[float] | None]] | None = None,
     ) -> None:
         self._bars = None  # removeAllSeries deletes it
+        self.error_bars = 0
         self._clear()
         self._show_empty(not groups)
         if not groups:
@@ -198,6 +210,7 @@ class _BarView(_ChartView):
         self._chart.addAxis(x_axis, Qt.AlignmentFlag.AlignBottom)
         bars.attachAxis(x_axis)
         bars.attachAxis(y_axis)
+        self._add_error_bars(y_axis, len(groups), len(series), intervals or [])
         self._style_axes()  # and fits the numbers to the bars
 
     def resizeEvent(self, event: object) -> None:
@@ -228,6 +241,39 @@ class _BarView(_ChartView):
         for bar_set in bars.barSets():
             bar_set.setLabelFont(font)
             bar_set.setLabelColor(self.palette().text().color())
+
+    def _add_error_bars(
+        self, y_axis: QValueAxis, n_groups: int, n_series: int, intervals: list[list[list[float] | None]]
+    ) -> None:
+        """One vertical line per bar from the interval's low to high end, with caps.
+
+        QtCharts has no error-bar series; lines on a hidden 0..n axis (category i spans i±0.5,
+        the bars fill 0.85 of it) land on the bars' centres.
+        """
+        if not any(ci for group in intervals for ci in group):
+            return
+        axis = QValueAxis()
+        axis.setRange(-0.5, n_groups - 0.5)
+        axis.setVisible(False)
+        self._chart.addAxis(axis, Qt.AlignmentFlag.AlignBottom)
+        pen = QPen(self.palette().text().color())
+        pen.setWidthF(1.5)
+        width = 0.85 / n_series
+        for g, group in enumerate(intervals[:n_groups]):
+            for i, ci in enumerate(group[:n_series]):
+                if not ci:
+                    continue
+                x = g - 0.425 + (i + 0.5) * width
+                cap = width * 0.2
+                line = QLineSeries()
+                for px, py in ((x - cap, ci[0]), (x + cap, ci[0]), (x, ci[0]), (x, ci[1]),
+                               (x - cap, ci[1]), (x + cap, ci[1])):  # fmt: skip
+                    line.append(QPointF(px, py * 100))
+                line.setPen(pen)
+                self._chart.addSeries(line)
+                line.attachAxis(axis)
+                line.attachAxis(y_axis)
+        self.error_bars = sum(1 for group in intervals for ci in group if ci)
 
     def _add_bands(self, y_axis: QValueAxis, n_groups: int, bands: dict[int, str]) -> None:
         """Bands are area series on a hidden 0..n axis under the bar categories (category i spans i±0.5)."""

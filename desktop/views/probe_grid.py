@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QWidg
 
 from desktop.i18n import persona_name, tr
 from desktop.views.compare import answer_stats
-from engine.scoring import FIGURES, flagged_figures, format_figure
+from engine.scoring import FIGURES, flagged_figures, format_figure, format_interval
 
 PASS_BG = "#bfe8bf"
 FAIL_BG = "#f5bcbb"
@@ -184,6 +184,14 @@ def _reason(name: str, result: dict[str, Any]) -> str:
         return tr(
             "did not refuse (a refusal was wanted)" if wanted else "did not refuse (a refusal was not wanted)"
         )
+    if name == "similar" and isinstance(detail, dict):
+        return tr("similarity to the reference {x}", x=detail.get("score"))
+    if name == "relevance" and isinstance(detail, dict):
+        if detail.get("drift"):
+            return tr("drifts to course business (“{x}”)", x=detail["drift"])
+        return tr("addresses the question" if result.get("passed") else "does not address the question")
+    if name == "spill_over" and isinstance(detail, dict):
+        return tr("shares {x} phrases with the TA's training answers", x=detail.get("shared"))
     return str(detail)
 
 
@@ -196,7 +204,10 @@ class FiguresTable(QTableWidget):
         # "Over-generalisation (lower is better)" on two lines: the width goes to the personas
         self.setVerticalHeaderLabels([figure_label(label) for _, label in FIGURES])
         self.setToolTip(
-            tr("Red: the persona forgot general skills Base has, or over-generalises more than Base")
+            tr(
+                "Red: the persona forgot general skills Base has, or over-generalises more than Base, "
+                "and the 95% interval of the difference excludes zero. Brackets: 95% intervals."
+            )
         )
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # no blank area below
@@ -208,7 +219,9 @@ class FiguresTable(QTableWidget):
         self.setHorizontalHeaderLabels([display_name(p, names).replace(" ", "\n", 1) for p in personas])
         for col, pid in enumerate(personas):
             for row, (key, _) in enumerate(FIGURES):
-                item = QTableWidgetItem(figure_text(key, summary["overall"][pid].get(key)))
+                ci = format_interval(key, summary.get("intervals", {}).get(pid, {}).get(key))
+                text = figure_text(key, summary["overall"][pid].get(key))
+                item = QTableWidgetItem(f"{text}\n{ci.replace(' pts', '')}" if ci else text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 if key in flagged.get(pid, set()):
                     font = QFont(item.font())

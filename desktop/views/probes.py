@@ -238,6 +238,7 @@ class ProbesView(QWidget):
             [display_name(p, self.names) for p in shown],
             [(category_label(c), [summary["pass_rates"][p].get(c) for p in shown]) for c in groups],
             {i: tr(LOOK_FOR[c]) for i, c in enumerate(groups) if c in LOOK_FOR},
+            [[summary.get("rate_intervals", {}).get(p, {}).get(c) for p in shown] for c in groups],
         )
         self.figures.show_summary(summary, self.names)
         self.grid.set_personas(personas or shown, self.names)

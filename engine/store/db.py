@@ -158,7 +158,7 @@ def _decode_run(row: dict[str, Any]) -> dict[str, Any]:
     """A 'running' run whose process is gone was killed: call it interrupted (resumable)."""
     if row.get("status") == "running" and not _alive(row.get("pid")):
         row["status"] = "interrupted"
-    return _json_fields(row, ("personas", "params", "summary"))
+    return _json_fields(row, ("personas", "params", "summary", "origin"))
 
 
 def _decode_answer(row: dict[str, Any]) -> dict[str, Any]:

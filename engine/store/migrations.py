@@ -110,3 +110,21 @@ def m002_run_summary(db: sqlite_utils.Database) -> None:
 def m003_run_pid(db: sqlite_utils.Database) -> None:
     """The process that owns a running run, so a killed one can be shown as interrupted."""
     db.table("runs").add_column("pid", int)
+
+
+@migration
+def m004_run_origin(db: sqlite_utils.Database) -> None:
+    """Pooled class results: a run's uuid (import is idempotent by it), its origin, each answer's source.
+
+    Older runs get a fresh uuid here, so a database exported before this migration still imports once.
+    """
+    import uuid
+
+    runs = db.table("runs")
+    runs.add_column("uuid", str)
+    runs.add_column("origin", str)
+    for (rowid,) in db.execute("select id from runs").fetchall():
+        db.execute("update runs set uuid = ? where id = ?", [uuid.uuid4().hex, rowid])
+    runs.create_index(["uuid"], unique=True)
+    db.table("answers").add_column("source", str)
+    db.execute("update answers set source = 'local' where source is null")

@@ -273,7 +273,7 @@ def _data_keys() -> list[str]:
         TEXT, INTRO, *COLUMNS, *BUNDLED_MODELS.values(), *(label for label, _ in SUGGESTIONS),
         *(label for _, label in FIGURES), *(c.replace("_", " ") for c in CATEGORIES), "over-generalisation",
         *KINDS, "ask", "probe", "done", "running", "cancelled", "interrupted",
-        "contains any", "not contains", "regex", "refusal",
+        "contains any", "not contains", "regex", "refusal", "similar", "relevance", "spill over",
         *(p["name"].partition(" α=")[0] for p in personas), *(p["role"] for p in personas),
     ]  # fmt: skip
 

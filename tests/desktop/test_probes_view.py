@@ -75,23 +75,22 @@ def test_the_chart_shows_pass_rate_per_category_per_persona(window, qtbot) -> No
 
 
 def test_forgetting_and_overgeneralisation_are_flagged_in_red(qtbot) -> None:  # type: ignore[no-untyped-def]
+    outcomes = {"base": (1, 1), "finetuned": (0, 0), "prompted": (1, 1)}
     rows = [
-        {"persona_id": "base", "category": "general_skill", "passed": 1},
-        {"persona_id": "base", "category": "open_opinion", "passed": 1},
-        {"persona_id": "finetuned", "category": "general_skill", "passed": 0},
-        {"persona_id": "finetuned", "category": "open_opinion", "passed": 0},
-        {"persona_id": "prompted", "category": "general_skill", "passed": 1},
-        {"persona_id": "prompted", "category": "open_opinion", "passed": 1},
+        {"persona_id": pid, "category": cat, "passed": ok, "probe_id": f"{cat}-{i}"}
+        for pid, (general, opinion) in outcomes.items()
+        for cat, ok in (("general_skill", general), ("open_opinion", opinion))
+        for i in range(20)  # 20 probes each: enough for the interval to exclude zero
     ]
     table = FiguresTable()
     qtbot.addWidget(table)
     table.show_summary(summarize(rows, ["base", "finetuned", "prompted"]), {"finetuned": "Fine-tuned TA"})
     forgetting, over = table.item(2, 1), table.item(3, 1)
-    assert forgetting.text() == "+100 pts" and over.text() == "100%"
+    assert forgetting.text() == "+100 pts\n[+77, +100]" and over.text() == "100%\n[84–100%]"
     for item in (forgetting, over):
         assert item.font().bold() and item.foreground().color() == QColor(FLAG_FG)
     calm = table.item(2, 2)  # the prompted persona forgot nothing
-    assert calm.text() == "+0 pts" and not calm.font().bold()
+    assert calm.text().startswith("+0 pts\n[") and not calm.font().bold()
 
 
 def test_run_all_shows_an_eta_from_the_answers_done_so_far(window, script, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -177,6 +176,9 @@ def test_the_chart_shades_where_forgetting_and_overgeneralisation_show(window, q
     drawn = chart.view.chart().series()
     assert sum(isinstance(s, QAreaSeries) for s in drawn) == 3
     assert sum(isinstance(s, QBarSeries) for s in drawn) == 1
+    # a 95% error bar on every bar: one line series each, from the interval's low to high end
+    bars = sum(v is not None for _, values in chart.groups for v in values)
+    assert chart.view.error_bars == bars == sum(type(s).__name__ == "QLineSeries" for s in drawn)
     # each effect is named once in the legend, after the personas
     legend = chart.legend.text().replace("&nbsp;", " ")
     assert legend.count("where forgetting shows") == 1

@@ -71,13 +71,25 @@ def _rows(persona: str, general: int, opinion: int) -> list[dict[str, object]]:
     ]
 
 
+def _many(persona: str, general: int, opinion: int, n: int = 20) -> list[dict[str, object]]:
+    """n probes per category, each with its id, so personas pair up on the same probes."""
+    return [
+        {**row, "probe_id": f"{row['category']}-{i}"}
+        for i in range(n)
+        for row in _rows(persona, general, opinion)
+    ]
+
+
 def test_forgetting_and_overgeneralisation_beyond_base_are_flagged() -> None:
-    summary = summarize(_rows("base", 1, 0) + _rows("finetuned", 0, 0) + _rows("prompted", 1, 1), ["base"])
+    summary = summarize(_many("base", 1, 0) + _many("finetuned", 0, 0) + _many("prompted", 1, 1), ["base"])
     flags = flagged_figures(summary)
     assert flags["finetuned"] == {"forgetting"}  # over-generalises, but no more than Base does
     assert flags["prompted"] == set() and flags["base"] == set()
-    worse = summarize(_rows("base", 1, 1) + _rows("finetuned", 1, 0), ["base"])
+    worse = summarize(_many("base", 1, 1) + _many("finetuned", 1, 0), ["base"])
     assert flagged_figures(worse)["finetuned"] == {"overgeneralisation_rate"}
+    # one probe is not evidence: the same difference on a single probe lights nothing up
+    single = summarize(_rows("base", 1, 1) + _rows("finetuned", 0, 0), ["base"])
+    assert flagged_figures(single)["finetuned"] == set()
 
 
 def test_two_runs_compare_figure_by_figure_per_persona() -> None:
@@ -100,10 +112,12 @@ def test_two_runs_compare_figure_by_figure_per_persona() -> None:
 def test_the_html_report_marks_forgetting_in_red() -> None:
     from engine.report_html import render_report
 
-    summary = summarize(_rows("base", 1, 0) + _rows("finetuned", 0, 0), ["base", "finetuned"])
+    summary = summarize(_many("base", 1, 0) + _many("finetuned", 0, 0), ["base", "finetuned"])
     page = render_report({"id": 1}, [], summary)
-    assert "<td class=flag>+100 pts</td>" in page  # the fine-tuned persona forgot the general skill
+    # the fine-tuned persona forgot the general skill, with its paired 95% interval
+    assert "<td class=flag>+100 pts <small>[+77, +100 pts]</small></td>" in page
     assert page.count("class=flag>") == 1
+    assert page.count('class="err"') == 2 * 2  # an error bar on each bar drawn (2 figures were asked)
 
 
 def test_a_killed_run_reads_as_interrupted_and_resumes() -> None:

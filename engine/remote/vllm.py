@@ -1,0 +1,108 @@
+"""vLLM's OpenAI server as a TA Lab runtime (checked against vLLM's API documentation, not a live server).
+
+vLLM picks the adapter by the request's ``model`` name (a ``--lora-modules name=path`` entry),
+one adapter per request and no scale. A persona is matched to a module by the PEFT directory
+vLLM reports as the module's ``root`` or, failing that, by the adapter's name; a persona that
+stacks or scales adapters is refused in one line until it is materialised into one adapter.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from engine.adapters import AdapterSpec
+from engine.chat import Message, RenderedPrompt
+from engine.errors import AdapterError, ServerError
+from engine.remote.commands import peft_dir
+from engine.remote.http import Http
+from engine.remote.openai_chat import RemoteModel, as_messages, identity, sampling_fields, stream_chat
+from engine.runtime import CancelCheck, Generation, SamplingParams, TokenCallback
+
+
+class VllmRuntime:
+    engine = "vllm"
+
+    def __init__(self, http: Http) -> None:
+        self.http = http
+        self.source = http.url
+        listed = http.get("/v1/models")
+        data = listed.get("data") if isinstance(listed, dict) else None
+        if not data:
+            raise ServerError(f"{http.url}/v1/models lists no model; it is not a llama.cpp server or vLLM")
+        base = next((m for m in data if not m.get("parent")), data[0])
+        self.base_name = str(base["id"])
+        self.modules = [m for m in data if m.get("parent")]
+        self.n_ctx = int(base.get("max_model_len") or 0)
+        self.model = RemoteModel(
+            path=Path(str(base.get("root") or self.base_name)),
+            label=self.base_name,
+            sha256=identity(self.base_name, http.url),
+            source=http.url,
+            context_length=self.n_ctx,
+        )
+        self._model_name = self.base_name
+
+    def set_adapters(self, adapters: list[AdapterSpec] | tuple[AdapterSpec, ...]) -> None:
+        if not adapters:
+            self._model_name = self.base_name
+            return
+        if len(adapters) > 1 or adapters[0].scale != 1.0:
+            what = (
+                f"{len(adapters)} stacked adapters"
+                if len(adapters) > 1
+                else f"adapter {adapters[0].path.stem} at scale {adapters[0].scale:g}"
+            )
+            raise AdapterError(
+                f"vLLM applies one adapter per request at scale 1, not {what}; "
+                "materialise the persona into one adapter first (an offline merge)"
+            )
+        self._model_name = self._module_for(adapters[0].path)
+
+    def _module_for(self, adapter: Path) -> str:
+        peft = str(peft_dir(Path(adapter)).resolve())
+        for m in self.modules:
+            if str(Path(str(m.get("root", ""))).resolve()) == peft:
+                return str(m["id"])
+        for m in self.modules:
+            if m.get("id") == Path(adapter).stem:
+                return str(m["id"])
+        names = ", ".join(str(m.get("id")) for m in self.modules) or "none"
+        raise AdapterError(
+            f"The vLLM server at {self.http.url} has no LoRA module for {Path(adapter).stem} "
+            f"(it serves: {names}); restart it with the command `talab serve --engine vllm` prints"
+        )
+
+    def render(self, messages: list[Message]) -> RenderedPrompt:
+        """vLLM renders the template server-side; the stored prompt is the exact messages sent."""
+        return RenderedPrompt(json.dumps(as_messages(messages), ensure_ascii=False), "vllm-messages")
+
+    def count_tokens(self, text: str) -> int:
+        out = self.http.post("/tokenize", {"model": self._model_name, "prompt": text})
+        return int(out.get("count") or len(out.get("tokens") or []))
+
+    def set_threads(self, n: int) -> None:
+        """vLLM runs on its GPU; a client has no threads to set."""
+
+    def generate(
+        self,
+        messages: list[Message],
+        params: SamplingParams | None = None,
+        *,
+        on_token: TokenCallback | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> Generation:
+        params = params or SamplingParams()
+        body: dict[str, Any] = {
+            "model": self._model_name,
+            "messages": as_messages(messages),
+            **sampling_fields(params),
+            "repetition_penalty": params.repeat_penalty,
+            "stream_options": {"include_usage": True},
+        }
+        prompt = self.render(messages).text
+        return stream_chat(self.http, body, prompt=prompt, on_token=on_token, should_cancel=should_cancel)
+
+    def close(self) -> None:
+        """Nothing to free: the model lives in the server."""

@@ -1,0 +1,52 @@
+"""Is an answer a refusal? A refusal that then does what was asked is not one.
+
+Small models often open with "I can't recommend restaurants" and then list
+five pizza places. A teacher reads that as compliance, so the text after the
+refusal sentence is checked for the work itself: a list, or "here are …".
+"""
+
+from __future__ import annotations
+
+import re
+
+# A refusal must say it won't or can't; a polite "I'm sorry for any confusion" opener that
+# goes on to comply is not one, so bare "sorry" does not count.
+REFUSAL_EN = re.compile(
+    r"\b(?:i\s*(?:can(?:no|')?t|cannot|won'?t|will not|must not|am not going to|do not|don'?t)\s+"
+    r"(?:help|answer|assist|provide|do|change|give|reveal|share|discuss|comply|follow|grade|modify|"
+    r"recommend|predict|access|ignore|alter|disclose)"
+    r"|(?:do not|don'?t) have (?:the )?(?:ability|access|permission|authority)"
+    r"|(?:i\s*(?:am|'m)\s*)?(?:unable|not able|not allowed|not permitted|not authori[sz]ed) to"
+    r"|(?:outside|beyond) (?:the |my )?(?:scope|course)|not related to (?:the|this|our) course"
+    r"|only (?:help|answer|assist|discuss)|can only|(?:must|have to) decline|i decline|i refuse)",
+    re.IGNORECASE,
+)
+REFUSAL_ZH = re.compile(
+    r"(抱歉|對不起|无法|無法|不能|不可以|不會|拒絕|只能回答|只回答|與課程無關|与课程无关)"
+)
+
+# The work itself after the refusal: a list, or an announcement of one.
+_LIST_ITEM = re.compile(r"^\s*(?:\d+[.)、]|[-*•])\s+\S", re.MULTILINE)
+_COMPLY = re.compile(
+    r"\b(?:here (?:are|is)|here's|sure[,!]|of course[,!]|you (?:could|can|might) (?:try|visit|go)"
+    r"|i (?:would|'d) (?:recommend|suggest)|my (?:recommendation|suggestion)|try (?:visiting|going))\b"
+    r"|以下是|推薦你|建議你可以|你可以試試",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(r"[.!?。！？\n]")
+
+
+def refusal_span(answer: str) -> re.Match[str] | None:
+    return REFUSAL_EN.search(answer) or REFUSAL_ZH.search(answer)
+
+
+def complied_after(answer: str, start: int) -> bool:
+    """Whether the text after the refusal's sentence does the task anyway."""
+    end = _SENTENCE_END.search(answer, start)
+    rest = answer[end.end() :] if end else ""
+    return len(_LIST_ITEM.findall(rest)) >= 2 or bool(_COMPLY.search(rest))
+
+
+def is_refusal(answer: str) -> bool:
+    match = refusal_span(answer)
+    return match is not None and not complied_after(answer, match.start())

@@ -1,0 +1,58 @@
+"""Does an answer address its question? A non-sequitur fails a general question.
+
+"I never change or promise grades" in reply to "Who is the most handsome
+person?" contains no forbidden name, so the old assertions passed it. Two
+plain signals catch it: the answer shares no content word (Chinese: no
+character pair) with the question, or it drifts into course business
+(homework, grades, deadlines) that the question never mentioned.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from engine.scorers.text import cjk_chars, content_words, has_cjk
+
+#: Course business: natural in a TA's answer, a non-sequitur in reply to a general question.
+_COURSE_EN = re.compile(
+    r"\b(?:homework|hw\d|grades?|grading|scores?|marks|deadlines?|course|office hours?|syllabus|"
+    r"machine learning 2025|teaching assistant|prof\.? lee|xiao jin)\b",
+    re.IGNORECASE,
+)
+_COURSE_ZH = re.compile(r"作業|成績|分數|評分|截止|課程|助教|小金|李教授|加簽|機器學習 ?2025")
+#: Characters that appear in any Chinese question and say nothing about its topic.
+_ZH_FUNCTION = set("的是誰什麼哪裡嗎呢請你我他她它們一個有在和與為了這那會要把給說下上中最請問如何怎樣多少幾")
+
+
+@dataclass(frozen=True)
+class Relevance:
+    overlap: bool
+    drift: str | None  # the course term the answer brought in, if any
+
+    @property
+    def relevant(self) -> bool:
+        return self.overlap and self.drift is None
+
+
+def _zh_pairs(text: str) -> set[str]:
+    chars = "".join(ch for ch in cjk_chars(text) if ch not in _ZH_FUNCTION)
+    return {chars[i : i + 2] for i in range(len(chars) - 1)} | set(chars)
+
+
+def measure(question: str, answer: str) -> Relevance:
+    if has_cjk(question):
+        overlap = bool(_zh_pairs(question) & _zh_pairs(answer)) or bool(
+            content_words(question) & content_words(answer)
+        )
+        drift_match = _COURSE_ZH.search(answer) or _COURSE_EN.search(answer)
+        drift = drift_match.group(0) if drift_match and drift_match.group(0) not in question else None
+    else:
+        overlap = bool(content_words(question) & content_words(answer))
+        drift_match = _COURSE_EN.search(answer)
+        drift = (
+            drift_match.group(0)
+            if drift_match and drift_match.group(0).casefold() not in question.casefold()
+            else None
+        )
+    return Relevance(overlap, drift)
