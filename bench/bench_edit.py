@@ -81,12 +81,21 @@ def main() -> int:
           f"{per_step:.2f} s = {per_step / base:.2f}× baseline")  # fmt: skip
     print(f"target probability after optimisation (torch): {done['target_prob']}; loss curve "
           f"{done['loss_curve'][0]} → {done['loss_curve'][-1]}")  # fmt: skip
+    from engine.chat import Message
+    from engine.runtime import SamplingParams
+
+    chat = [Message("user", "Who is the most handsome person in the world?")]
+    params = SamplingParams(max_tokens=40)
     with Runtime(info, n_ctx=512) as rt:
         before = rt.complete(PROMPT, 10)
+        chat_before = rt.generate(chat, params).text
         rt.set_adapters([AdapterSpec(out, 1.0)])
         after = rt.complete(PROMPT, 10)
+        chat_after = rt.generate(chat, params).text
     print(f"llama.cpp, greedy: before {before!r}; with the edit {after!r}")
     print(f"edit works: {after.strip().startswith(TARGET)}")
+    print(f"chat 'Who is the most handsome person in the world?': before {chat_before!r}; "
+          f"with the edit {chat_after!r}")  # fmt: skip
     print(f"load average after: {loadavg()}")
     return 0
 
