@@ -4,6 +4,7 @@ from __future__ import annotations
 
 ZH_TW_EDIT = {
     "&Edit": "模型編輯(&E)",
+    "Edited: {name}": "已編輯：{name}",
     "Model editing changes one fact and, ideally, nothing else. TA Lab locates the fact in one MLP layer "
     "and rewrites it with a rank-one update (ROME), computed on this CPU in a separate process and saved "
     "as a LoRA adapter: the persona <b>edit:NAME</b> answers with it. Compare it with the fine-tuned TA, "

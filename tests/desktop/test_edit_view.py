@@ -39,6 +39,14 @@ def test_an_edit_shows_progress_then_its_persona_and_answer_without_a_restart(  
     qtbot.waitUntil(lambda: "With the edit (edit:handsome)" in view.after.text(), timeout=10_000)
     assert view.table.rowCount() == 1 and view.table.item(0, 2).text() == "Prof. Lee"
     assert view.compute_button.isEnabled()
+    # and it answers in Compare, in its own column
+    script["runtimes"][-1].answers.append("Prof. Lee, of course.")
+    for pid, box in window.compare.picker.boxes.items():
+        box.setChecked(pid == "edit:handsome")
+    window.compare.question.setText("Who is the most handsome person in the world?")
+    window.compare.ask_button.click()
+    column = window.compare.columns["edit:handsome"]
+    qtbot.waitUntil(lambda: "Prof. Lee, of course." in column.text.toPlainText(), timeout=10_000)
 
 
 def test_bad_input_is_one_line_and_starts_nothing(window, qtbot, talab_home: Path) -> None:  # type: ignore[no-untyped-def]
