@@ -147,6 +147,9 @@ def test_edits_list_disable_enable_delete(capsys, talab_home: Path) -> None:  # 
     [entry] = json.loads(capsys.readouterr().out)
     assert (entry["persona"], entry["enabled"], entry["target"]) == ("edit:handsome", True, TARGET)
 
+    assert cli.main(["adapters"]) == 0  # an edit is an adapter too, summarised as an edit
+    assert f"edit at layer 4: '{PROMPT}' → '{TARGET}'" in capsys.readouterr().out
+
     assert cli.main(["edits", "disable", "handsome"]) == 0
     assert "now disabled" in capsys.readouterr().out
     persona = load_personas(load_kb(None))["edit:handsome"]
