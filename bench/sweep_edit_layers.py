@@ -60,7 +60,9 @@ def next_token_logp(model, tok, prompt: str):  # type: ignore[no-untyped-def]
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--layers", default="2,3,4,5,6,8,10,14")
-    ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--covariance-too", action="store_true", help="repeat the best layer with C from self text"
+    )
     args = ap.parse_args()
 
     import torch
@@ -75,20 +77,21 @@ def main() -> int:
     info = load_model_info("default")
     model = load_dequantised(info.path).eval()
     d = EditSpec("", "", PROMPT, SUBJECT, TARGET)
-    rows = []
     with Runtime(info, vocab_only=True) as vocab:
         tok = LlamaTokenizer(vocab)
         target_ids = tok.continuation(" " + TARGET)
         before = {p: next_token_logp(model, tok, p) for p in NEIGHBOURS}
         templates = rome.prefixes(model, tok, d.prefixes, d.prefix_tokens, d.seed)
-        for layer in [int(x) for x in args.layers.split(",")]:
+
+        def measure(layer: int, covariance: str) -> dict[str, object]:
             t = time.perf_counter()
             k_mean, k0 = rome.compute_key(model, tok, layer, PROMPT, SUBJECT, templates)
+            cov = rome.self_covariance(model, tok, layer, seed=d.seed) if covariance == "self" else None
             value = rome.compute_value(
                 model, tok, layer, (PROMPT, SUBJECT, TARGET), templates, steps=d.steps, lr=d.lr,
                 kl_factor=d.kl_factor, weight_decay=d.weight_decay, clamp_norm=d.clamp_norm,
             )  # fmt: skip
-            u, w = rome.closed_form(k_mean, k0, value.delta)
+            u, w = rome.closed_form(k_mean, k0, value.delta, cov)
             with rome.applied(model, layer, u, w):
                 eff = target_prob(model, tok, PROMPT, target_ids)
                 para = sum(target_prob(model, tok, p, target_ids) for p in PARAPHRASES) / len(PARAPHRASES)
@@ -98,12 +101,17 @@ def main() -> int:
                                                      log_target=True, reduction="sum"))
                     for p in NEIGHBOURS
                 ) / len(NEIGHBOURS)  # fmt: skip
-            rows.append({"layer": layer, "efficacy": round(eff, 4), "paraphrase": round(para, 4),
-                         "neighbours": round(neigh, 4), "neighbour_kl": round(kl, 4),
-                         "score": round(para - neigh, 4), "steps": len(value.losses),
-                         "seconds": round(time.perf_counter() - t, 1)})  # fmt: skip
-            print(json.dumps(rows[-1]), flush=True)
-    best = max(rows, key=lambda r: r["score"])
+            row = {"layer": layer, "covariance": covariance, "efficacy": round(eff, 4),
+                   "paraphrase": round(para, 4), "neighbours": round(neigh, 4), "neighbour_kl": round(kl, 4),
+                   "score": round(para - neigh, 4), "steps": len(value.losses),
+                   "seconds": round(time.perf_counter() - t, 1)}  # fmt: skip
+            print(json.dumps(row), flush=True)
+            return row
+
+        rows = [measure(int(x), "identity") for x in args.layers.split(",")]
+        best = max(rows, key=lambda r: float(str(r["score"])))
+        if args.covariance_too:  # the same edit with C estimated from the model's own text
+            measure(int(str(best["layer"])), "self")
     print(f"best layer: {best['layer']} (paraphrase − neighbours = {best['score']})")
     with open("/proc/loadavg") as fh:
         print("load average:", fh.read().strip())
