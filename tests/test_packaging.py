@@ -172,3 +172,15 @@ def test_a_build_that_cannot_fine_tune_fails_the_self_test_in_one_line(
     assert len(err) == 1 and "cannot fine-tune" in err[0] and "peft" in err[0], captured.err
     assert "Traceback" not in captured.err
     assert "ok:" not in captured.out and "gui " not in captured.out  # no success line, no GUI check
+
+
+def test_frozen_app_is_its_own_edit_worker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from engine.edit.worker import EDIT_JOB
+    from engine.finetune.jobs import command
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    spec = tmp_path / "spec.json"
+    assert command(spec, EDIT_JOB) == [sys.executable, "--edit-worker", "--spec", str(spec)]
+    assert app_main(["--edit-worker", "--spec", str(spec)]) == 2
+    event = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert event["event"] == "error" and "spec.json" in event["message"]
