@@ -34,13 +34,14 @@ from desktop.views.first_run import TrainOffer, tint
 from desktop.views.history import HistoryView
 from desktop.views.kb import KBView
 from desktop.views.layout_state import restore_splitters, save_splitters, ticked
+from desktop.views.persona_builder import PersonaBuilder
 from desktop.views.probes import ProbesView
 from desktop.views.settings import SettingsHost
 from desktop.views.train import TrainView
 from desktop.workers import LabFactory, LabWorker, WorkerThread
 from engine import paths
 from engine.errors import TalabError
-from engine.session import LabConfig
+from engine.session import LabConfig, LabInfo
 from engine.store import open_store
 
 DEFAULT_PERSONAS = ["base", "prompted", "finetuned", "finetuned-prompted", "merged"]
@@ -90,7 +91,7 @@ class MainWindow(SettingsHost, TrainingHost, EditHost, QMainWindow):
         self.trainer.cancelled.connect(self._on_train_cancelled)
         self.train.train.connect(self._start_training)
         self.train.cancel.connect(self.trainer.cancel)
-        self.info: dict[str, Any] = {}
+        self.info: LabInfo | None = None
         self.tabs.currentChanged.connect(lambda i: self.history.refresh() if i == 2 else None)
         self.banner = QLabel()
         self.banner.setObjectName("error-banner")
@@ -172,6 +173,11 @@ class MainWindow(SettingsHost, TrainingHost, EditHost, QMainWindow):
         self.presentation_action.setShortcut(QKeySequence("Ctrl+Shift+P"))
         self.presentation_action.toggled.connect(self.set_presentation)
         view.addAction(self.presentation_action)
+        personas = self.menuBar().addMenu(tr("P&ersonas"))
+        new_persona = QAction(tr("&New persona…"), self)
+        new_persona.setObjectName("new-persona")
+        new_persona.triggered.connect(self.open_persona_builder)
+        personas.addAction(new_persona)
         file = self.menuBar().addMenu(tr("&File"))
         settings_action = QAction(tr("&Settings…"), self)
         settings_action.setShortcut(QKeySequence("Ctrl+,"))
@@ -181,6 +187,27 @@ class MainWindow(SettingsHost, TrainingHost, EditHost, QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file.addAction(quit_action)
+
+    def open_persona_builder(self) -> PersonaBuilder:
+        from engine.kb import load_kb
+
+        try:
+            kb = load_kb(self.config.kb, lang=self.config.lang)
+        except TalabError:
+            kb = None  # the builder still works; templates are then checked without the KB
+        self.builder = PersonaBuilder(kb, self)
+        self.builder.setFont(self.font())  # a dialog is a window: fonts do not propagate to it
+        self.builder.saved.connect(self._on_persona_saved)
+        self.builder.show()
+        return self.builder
+
+    @Slot(str)
+    def _on_persona_saved(self, pid: str) -> None:
+        """Ticked, then the Lab reloads the personas file: the new column is there at once."""
+        self.settings.setValue("personas", [*self._checked(), pid])
+        self.statusBar().showMessage(tr("Persona {pid} saved", pid=pid), 8000)
+        self.model_label.setText(tr("Loading…"))
+        self.worker.load_requested.emit(self.config)
 
     def set_language(self, lang: str) -> None:
         """Reload the KB and personas in another language: questions and prompt follow it."""
@@ -219,32 +246,32 @@ class MainWindow(SettingsHost, TrainingHost, EditHost, QMainWindow):
         value = self.settings.value("personas", DEFAULT_PERSONAS)
         return list(value) if isinstance(value, list) else [str(value)]
 
-    @Slot(dict)
-    def _on_loaded(self, info: dict[str, Any]) -> None:
+    @Slot(object)
+    def _on_loaded(self, info: LabInfo) -> None:
         self.info = info
         self.show_notice()
-        self.names = {p["id"]: p["name"] for p in info["personas"]}
+        self.names = {p.id: p.name for p in info.personas}
         for picker in (self.compare.picker, self.probes.picker):
-            picker.set_personas(info["personas"], self._checked())
-        self.compare.set_details(info["personas"])
+            picker.set_personas(info.personas, self._checked())
+        self.compare.set_details(info.personas)
         self.model_label.setText(
             tr(
                 "{model} · {kb} · system prompt {n}/{ctx} tokens",
-                model=info["model"],
-                kb=info["kb_title"],
-                n=info["prompt_tokens"],
-                ctx=info["n_ctx"],
+                model=info.model,
+                kb=info.kb_title,
+                n=info.prompt_tokens,
+                ctx=info.n_ctx,
             )
         )
         if self.probes.grid.rowCount() == 0:
             self._show_last_probe_run()
         self.show_training_state(info)
-        self.kb_view.set_context(int(info["n_ctx"]))
+        self.kb_view.set_context(info.n_ctx)
 
     def _show_last_probe_run(self) -> None:
         """Reopen on the last scores, so a restart does not blank the chart before class."""
         try:
-            store = open_store()
+            store = open_store(read_only=True)
             runs = [r for r in store.list_runs(50) if r.get("kind") == "probe" and r.get("n_answers")]
             store.close()
         except TalabError:

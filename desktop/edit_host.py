@@ -16,7 +16,7 @@ from PySide6.QtCore import Slot
 from desktop.i18n import tr
 from engine import paths
 from engine.errors import TalabError
-from engine.session import LabConfig
+from engine.session import LabConfig, LabInfo
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QLabel, QMainWindow
@@ -53,7 +53,7 @@ def edit_spec(model_path: str, request: dict[str, str]) -> Any:
 
 class EditHost(_Window):
     config: LabConfig
-    info: dict[str, Any]
+    info: LabInfo | None
     worker: LabWorker
     editor: EditProcess
     edit_view: EditView
@@ -84,11 +84,11 @@ class EditHost(_Window):
 
     @Slot(dict)
     def _start_edit(self, request: dict[str, str]) -> None:
-        if not self.info:
+        if self.info is None:
             self._on_failed(tr("Load a model before editing it"))
             return
         try:
-            spec = edit_spec(self.info["model_path"], request)
+            spec = edit_spec(self.info.model_path, request)
         except TalabError as exc:
             self.edit_view.status.setText(tr("Fix the edit first: {error}", error=exc))
             return

@@ -23,6 +23,42 @@ ZH_TW = {
     "Smaller text": "縮小文字",
     "&Presentation mode": "簡報模式(&P)",
     "&Settings…": "設定(&S)…",
+    # persona builder (Personas ▸ New persona…)
+    "P&ersonas": "角色(&E)",
+    "&New persona…": "新增角色(&N)…",
+    "New persona": "新增角色",
+    "Persona {pid} saved": "角色 {pid} 已儲存",
+    "e.g. Identity + facts (TIES)": "例如：身分 + 課程事實（TIES）",
+    "made from the name": "由名稱產生",
+    "Name": "名稱",
+    "Id": "代號",
+    "Use a system prompt (template)": "使用系統提示（範本）",
+    "{{ kb_prompt }} is the course KB as a prompt; {{ kb.ta.name }} reaches one field": (
+        "{{ kb_prompt }} 是整份課程知識庫的提示；{{ kb.ta.name }} 取用單一欄位"
+    ),
+    "Adapter or edit": "適配器或編輯",
+    "Weight": "權重",
+    "Add adapter": "加入適配器",
+    "Remove": "移除",
+    "No adapters yet: train one in the Train tab": "還沒有適配器：請先在「訓練」分頁訓練一個",
+    "Stack at run time (task arithmetic)": "執行時疊加（任務算術）",
+    "Linear merge into a new adapter": "線性合併成新的適配器",
+    "TIES merge (trim, elect sign, disjoint mean)": "TIES 合併（修剪、選定正負號、不相交平均）",
+    "DARE merge (drop and rescale)": "DARE 合併（隨機丟棄並重新縮放）",
+    "TIES keeps this fraction of each ΔW, the largest entries": "TIES 保留每個 ΔW 中這個比例的最大元素",
+    "DARE drops each entry with this probability and rescales the rest": (
+        "DARE 以這個機率丟棄每個元素，並重新縮放其餘元素"
+    ),
+    "Density": "密度",
+    "Drop": "丟棄率",
+    "Save persona": "儲存角色",
+    "Adapters and edits, with weights (negative subtracts a skill):": (
+        "適配器與編輯，及其權重（負值代表減去一項能力）："
+    ),
+    "How to combine them:": "合併方式：",
+    "{name} (edit)": "{name}（編輯）",
+    "A weight of 0 does nothing; remove that adapter instead": "權重為 0 沒有作用；請改為移除該適配器",
+    "Unexpected {kind}: {error}": "發生未預期的錯誤 {kind}：{error}",
     # status bar and banner
     "Loading model…": "載入模型中…",
     "Loading…": "載入中…",
@@ -91,6 +127,7 @@ ZH_TW = {
     "Waiting…": "等待中…",
     "Thinking…": "思考中…",
     "{n} tokens so far…": "目前 {n} 個 token…",
+    " · prompt {computed} computed, {cached} cached": " · 提示 {computed} 個 token 現算、{cached} 個取自快取",
     "{tokens} tokens · {rate} tok/s · first token {ms} ms": (
         "{tokens} 個 token · {rate} tok/s · 首個 token {ms} ms"
     ),
@@ -357,6 +394,13 @@ ZH_TW = {
     # settings
     "Settings": "設定",
     "Model": "模型",
+    "Source": "來源",
+    "Answers from": "回答來源",
+    "this computer (or a server URL, e.g. http://lab-gpu:8080)": "本機（或伺服器網址，例如 http://lab-gpu:8080）",
+    "A llama-server or vLLM started with talab serve; empty: answer in-process": (
+        "由實驗室的推論伺服器回答（以指令啟動）；留空：在本機回答"
+    ),
+    "this computer": "本機",
     "default (SmolLM2-135M-Instruct)": "預設（SmolLM2-135M-Instruct）",
     "gemma3-270m (Gemma 3 270M, base)": "gemma3-270m（Gemma 3 270M，基礎模型）",
     "GGUF file…": "GGUF 檔案…",

@@ -1,16 +1,15 @@
 """The torch subprocesses (training, model editing) under QProcess: JSON lines in, Qt signals out.
 
 After qutebrowser's GUIProcess: the child is the same ``python -m
-engine.finetune.train`` (``engine.edit.worker``) the CLI runs; cancel is
-terminate, then kill if it does not exit within a grace period. The adapter is
-only replaced when the child reports ``done``. A child that dies otherwise
-(crash, out-of-memory kill) is reported in one line built by
-:func:`engine.finetune.jobs.stopped_message`, the same words the CLI uses.
+engine.finetune.train`` the CLI runs; cancel is terminate, then kill if it
+does not exit within a grace period. The adapter is only replaced when the
+child reports ``done``. A child that dies otherwise (crash, out-of-memory kill)
+is reported in one line: :func:`engine.finetune.events.classify_end` decides
+how a run ended for both this runner and the CLI's, in the same words.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import tempfile
@@ -22,7 +21,7 @@ from PySide6.QtCore import QObject, QProcess, QTimer, Signal, Slot
 
 from engine.edit.spec import EditSpec
 from engine.edit.worker import EDIT_JOB
-from engine.finetune.jobs import STDERR_LINES, TRAINING, JobKind, command, last_line, stopped_message
+from engine.finetune.jobs import STDERR_LINES, TRAINING, JobKind, command
 from engine.finetune.registry import discard_staged
 from engine.finetune.train import TrainSpec
 from engine.paths import REPO_ROOT
@@ -31,8 +30,8 @@ KILL_AFTER_MS = 5000
 
 
 class JobProcess(QObject):
-    report = Signal(dict)
-    finished = Signal(dict)
+    report = Signal(object)  # what the kind's parser makes of a line (events.TrainEvent for training)
+    finished = Signal(object)  # the kind's done event (events.Done for training)
     failed = Signal(str)
     cancelled = Signal()
 
@@ -44,7 +43,7 @@ class JobProcess(QObject):
         self._program = program  # tests substitute a scripted worker
         self._proc: QProcess | None = None
         self._buffer = b""
-        self._last: dict[str, Any] = {}
+        self._last: Any = None
         self._tmp: str | None = None
         self._cancelling = False
         self._out: Path | None = None
@@ -70,7 +69,7 @@ class JobProcess(QObject):
         proc.readyReadStandardError.connect(self._read_stderr)
         proc.finished.connect(self._on_finished)
         proc.errorOccurred.connect(self._on_error)
-        self._proc, self._buffer, self._last, self._cancelling = proc, b"", {}, False
+        self._proc, self._buffer, self._last, self._cancelling = proc, b"", None, False
         self._out, self._stderr_buffer = out, b""
         self._stderr.clear()
         proc.start(argv[0], argv[1:])
@@ -99,9 +98,8 @@ class JobProcess(QObject):
         self._buffer += bytes(self._proc.readAllStandardOutput().data())
         *lines, self._buffer = self._buffer.split(b"\n")
         for line in lines:
-            try:
-                event = json.loads(line)
-            except ValueError:
+            event = self._kind.parse(line)
+            if event is None:
                 continue
             self._last = event
             self.report.emit(event)
@@ -122,23 +120,20 @@ class JobProcess(QObject):
         self._stderr.append(self._stderr_buffer.decode(errors="replace"))
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
-        event = self._last.get("event")
-        if event != "done" and self._out is not None:
+        # on a crash Qt reports the signal number as the exit code (Unix only)
+        crashed = status == QProcess.ExitStatus.CrashExit and sys.platform != "win32"
+        end = self._kind.classify(
+            self._last, code, cancel_asked=self._cancelling, stderr=self._stderr,
+            killed_by=code if crashed else None,
+        )  # fmt: skip
+        if end.done is None and self._out is not None:
             discard_staged(self._out)  # what a kill during export left behind
-        if self._cancelling or event == "cancelled":
+        if end.done is not None:
+            self.finished.emit(end.done)
+        elif end.state == "cancelled":
             self.cancelled.emit()
-        elif event == "done":
-            self.finished.emit(self._last)
-        elif event == "error":
-            self.failed.emit(f"{self._kind.failed}: {self._last.get('message')}")
         else:
-            # on a crash Qt reports the signal number as the exit code (Unix only)
-            crashed = status == QProcess.ExitStatus.CrashExit and sys.platform != "win32"
-            self.failed.emit(
-                stopped_message(
-                    code, last_line(self._stderr), killed_by=code if crashed else None, kind=self._kind
-                )
-            )
+            self.failed.emit(end.message)
 
     @Slot(QProcess.ProcessError)
     def _on_error(self, error: QProcess.ProcessError) -> None:

@@ -127,6 +127,18 @@ def main(tabs: list[str]) -> None:
         wait(app, lambda: bool(view.after.text()))
         view.table.selectRow(0)
         shot("edit")
+    if "persona-builder" in tabs:  # the dialog over the window: the screen, not the window, is grabbed
+        window.tabs.setCurrentWidget(window.compare)
+        dlg = window.open_persona_builder()
+        dlg.name.setText("Identity + course facts (TIES)")
+        for name, weight in zip(sorted(dlg.adapters)[:2], (1.0, 0.8), strict=False):
+            dlg.add_row(name, weight)
+        dlg.method.setCurrentIndex(dlg.method.findData("ties"))
+        settle(app, 1)
+        out = OUT / f"screenshot-persona-builder{suffix}.png"
+        app.primaryScreen().grabWindow(0).save(str(out))
+        print("wrote", out)
+        dlg.close()
     window.close()
 
 

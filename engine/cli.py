@@ -12,11 +12,10 @@ import json
 import signal
 import sys
 import threading
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import __version__, cli_serve, paths
+from engine import __version__, cli_serve
 from engine.errors import TalabError
 from engine.scoring import CATEGORIES
 
@@ -122,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_evidence_parsers(sub, common)
     cli_serve.add_parsers(sub, common)
+    from engine.cli_merge import add_parsers as add_merge_parsers
+
+    add_merge_parsers(sub, common)
     sub.add_parser("gui", help="open the desktop app")
     return parser
 
@@ -184,10 +186,15 @@ def cmd_probe(args: argparse.Namespace) -> int:
     overrides = _overrides(args)
     selection: dict[str, Any] = {"category": args.category, "limit": args.limit}
     past = args.resume if args.resume is not None else args.replay
-    if past is not None:
-        run = open_store().get_run(past)
+    if args.resume is not None:  # refused in one line before the model loads
+        from engine.runs import resumable_probe_run
+
+        run = resumable_probe_run(open_store(read_only=True), args.resume)
+    elif past is not None:
+        run = open_store(read_only=True).get_run(past)
         if run.get("kind") != "probe":
             raise TalabError(f"Run {past} is not a probe run")
+    if past is not None:
         params = run.get("params") or {}
         args.personas, args.lang = run["personas"], run["lang"]
         args.probes, args.kb = Path(run["probe_set"]), Path(run["kb_path"])
@@ -234,21 +241,23 @@ def cmd_probe(args: argparse.Namespace) -> int:
                     task, completed=p.done, total=p.total, description=f"{p.persona_id}: {p.probe_id}{mark}"
                 )
 
-            result = lab.probe(
-                args.personas,
-                probes_file=args.probes,
-                overrides=overrides,
-                resume_run=args.resume,
-                on_progress=on_progress,
-                should_cancel=cancel.is_set,
-                **selection,
-            )
+            if args.resume is not None:
+                result = lab.resume_probe(args.resume, on_progress=on_progress, should_cancel=cancel.is_set)
+            else:
+                result = lab.probe(
+                    args.personas,
+                    probes_file=args.probes,
+                    overrides=overrides,
+                    on_progress=on_progress,
+                    should_cancel=cancel.is_set,
+                    **selection,
+                )
     finally:
         signal.signal(signal.SIGINT, previous)
         lab.close()
     extra: dict[str, Any] = {}
     if args.replay is not None:
-        from engine.runner import compare_runs
+        from engine.runs import compare_runs
 
         extra["replay"] = compare_runs(lab.store, args.replay, result.run_id)
     if args.json:
@@ -279,7 +288,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from engine.cli_output import runs_table
     from engine.store import open_store
 
-    runs = open_store().list_runs(args.limit)
+    runs = open_store(read_only=True).list_runs(args.limit)
     if args.json:
         print(json.dumps(runs, ensure_ascii=False))
     elif not runs:
@@ -296,7 +305,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from engine.reports import export_run
     from engine.store import open_store
 
-    out = export_run(open_store(), args.run_id, args.format, args.output)
+    out = export_run(open_store(read_only=True), args.run_id, args.format, args.output)
     print(out)
     return 0
 
@@ -322,9 +331,11 @@ def cmd_kb(args: argparse.Namespace) -> int:
 
 def cmd_personas(args: argparse.Namespace) -> int:
     from engine.kb import load_kb
+    from engine.models import load_model_info
     from engine.personas import load_personas
 
-    for p in load_personas(load_kb(args.kb, lang=args.lang), args.personas_file).values():
+    kb = load_kb(args.kb, lang=args.lang)
+    for p in load_personas(kb, args.personas_file, load_model_info(args.model)).values():
         state = "available" if p.available else f"unavailable: {p.unavailable_reason}"
         print(f"{p.id:20} {p.name:22} {state}")
     return 0
@@ -342,6 +353,12 @@ def cmd_adapters(args: argparse.Namespace) -> int:
     return adapters_command(args)
 
 
+def cmd_merge(args: argparse.Namespace) -> int:
+    from engine.cli_merge import experiment_command, merge_command
+
+    return experiment_command(args) if args.command == "merge-experiment" else merge_command(args)
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     """Replaced by desktop.launcher, which owns the Qt side; the engine never imports it."""
     raise TalabError("The desktop app is not part of this installation (run packaging/setup.sh)")
@@ -350,7 +367,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 COMMANDS = {
     "ask": cmd_ask, "probe": cmd_probe, "runs": cmd_runs, "export": cmd_export,
     "kb": cmd_kb, "personas": cmd_personas, "finetune": cmd_finetune, "train": cmd_finetune,
-    "adapters": cmd_adapters, "gui": cmd_gui,
+    "adapters": cmd_adapters, "merge": cmd_merge, "merge-experiment": cmd_merge, "gui": cmd_gui,
 }  # fmt: skip
 COMMANDS.update(cli_serve.COMMANDS)
 
@@ -367,10 +384,10 @@ def main(argv: list[str] | None = None) -> int:
         print("cancelled", file=sys.stderr)
         return EXIT_CANCELLED
     except Exception as exc:  # last line of defence: log, then one line for the user
-        log = paths.data_dir() / "talab.log"
-        with log.open("a", encoding="utf-8") as fh:
-            traceback.print_exc(file=fh)
-        print(f"error: unexpected {type(exc).__name__}: {exc} (details in {log})", file=sys.stderr)
+        from engine.log import log_current_exception
+
+        where = log_current_exception()
+        print(f"error: unexpected {type(exc).__name__}: {exc} (details in {where})", file=sys.stderr)
         return 1
 
 

@@ -21,6 +21,10 @@ class AdapterError(TalabError):
     """A LoRA adapter that is missing or does not fit the loaded model."""
 
 
+class MergeError(TalabError):
+    """A merge of adapters that cannot be made: bad weights, density, or adapters that do not fit together."""
+
+
 class KBError(TalabError):
     """An invalid course knowledge base or other YAML input."""
 

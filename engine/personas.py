@@ -8,6 +8,7 @@ trained yet is listed as unavailable, with the reason, instead of failing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -15,14 +16,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine import paths
-from engine.adapters import AdapterSpec
+from engine.adapters import AdapterSpec, AdapterStatus, adapter_status
 from engine.errors import PersonaError
 from engine.kb import CourseKB, render_template
+from engine.models import ModelInfo
 from engine.runtime import SamplingParams
 from engine.yamlio import load_yaml, validate
 
 BUILTIN_FILE = paths.COURSE_KB_DIR / "personas.yaml"
 USER_FILE_NAME = "personas.yaml"
+
+StatusCache = dict[Path, AdapterStatus]
 
 
 class AdapterRef(BaseModel):
@@ -102,7 +106,23 @@ def load_persona_defs(extra_file: Path | None = None) -> list[PersonaDef]:
     return list(merged.values())
 
 
-def resolve(defn: PersonaDef, kb: CourseKB | None) -> Persona:
+def _unavailable(label: str, status: AdapterStatus) -> str | None:
+    if status.state == "missing":
+        return f"adapter '{label}' has not been trained yet (expected at {status.path})"
+    if status.state == "unusable":
+        return f"adapter '{label}' cannot be used: {status.error}"
+    return None
+
+
+def resolve(
+    defn: PersonaDef,
+    kb: CourseKB | None,
+    model: ModelInfo | None = None,
+    *,
+    checked: StatusCache | None = None,
+) -> Persona:
+    """``model``: also refuse adapters that do not fit it (architecture, shapes, base-model sha256)."""
+    checked = {} if checked is None else checked
     adapters: list[AdapterSpec] = []
     reason = None
     for ref in defn.adapters:
@@ -110,8 +130,10 @@ def resolve(defn: PersonaDef, kb: CourseKB | None) -> Persona:
             reason = "an adapter entry has neither name nor path"
             continue
         path = adapter_path(ref, BUILTIN_FILE.parent)
-        if not path.exists() and reason is None:
-            reason = f"adapter '{ref.name or ref.path}' has not been trained yet (expected at {path})"
+        if path not in checked:
+            checked[path] = adapter_status(path, model)
+        if reason is None:
+            reason = _unavailable(ref.name or str(ref.path), checked[path])
         adapters.append(AdapterSpec(path, ref.scale))
     prompt = render_template(defn.system_prompt, kb) if defn.system_prompt else None
     sampling = {k: v for k, v in defn.sampling.model_dump().items() if v is not None}
@@ -127,11 +149,16 @@ def resolve(defn: PersonaDef, kb: CourseKB | None) -> Persona:
     )
 
 
-def load_personas(kb: CourseKB | None, extra_file: Path | None = None) -> dict[str, Persona]:
-    """The defined personas, then one ``edit:NAME`` per model edit in the adapter registry."""
+def load_personas(
+    kb: CourseKB | None, extra_file: Path | None = None, model: ModelInfo | None = None
+) -> dict[str, Persona]:
+    """Each adapter file is checked once, however many personas share it; then one ``edit:NAME``
+    persona per model edit in the adapter registry."""
     from engine.edit.registry import edit_personas
 
-    return {**{d.id: resolve(d, kb) for d in load_persona_defs(extra_file)}, **edit_personas()}
+    checked: StatusCache = {}
+    defined = {d.id: resolve(d, kb, model, checked=checked) for d in load_persona_defs(extra_file)}
+    return {**defined, **edit_personas()}
 
 
 def with_scale(persona: Persona, scale: float) -> Persona:
@@ -149,8 +176,46 @@ def with_scale(persona: Persona, scale: float) -> Persona:
     )
 
 
+STACK_PREFIX = "stack:"
+_ADAPTER_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def stack_persona(pid: str) -> Persona:
+    """``stack:a+b*-0.5``: task arithmetic at run time, adapter ``a`` at 1 plus ``b`` at −0.5.
+
+    No system prompt, so the column shows what the weights alone do. llama.cpp adds
+    ``Σ sᵢ·(αᵢ/rᵢ)·BᵢAᵢ`` to each weight, so a stack costs nothing at inference.
+    """
+    adapters, label = [], []
+    for term in pid[len(STACK_PREFIX) :].split("+"):
+        name, star, weight = term.strip().partition("*")
+        if not _ADAPTER_NAME.match(name):
+            raise PersonaError(f"'{pid}': write adapters as stack:NAME+NAME*WEIGHT, e.g. stack:a+b*-0.5")
+        try:
+            scale = float(weight) if star else 1.0
+        except ValueError:
+            raise PersonaError(f"'{pid}': the weight after '*' must be a number, e.g. {name}*-0.5") from None
+        if not -4.0 <= scale <= 4.0:
+            raise PersonaError(f"'{pid}': weight {scale:g} for '{name}' is outside -4 to 4")
+        path = paths.adapters_dir() / f"{name}.gguf"
+        if not path.exists():
+            raise PersonaError(f"'{pid}': no adapter named '{name}' (expected at {path})")
+        adapters.append(AdapterSpec(path, scale))
+        label.append(name if scale == 1.0 else f"{scale:g}·{name}")
+    return Persona(
+        id=pid,
+        name=" + ".join(label),
+        role="task arithmetic",
+        description="Adapters added at run time with these weights (negative = task negation).",
+        system_prompt=None,
+        adapters=adapters,
+    )
+
+
 def _lookup(personas: dict[str, Persona], pid: str) -> Persona:
-    """``id``, ``id_with_underscores``, ``id:SCALE`` or ``edit:NAME``."""
+    """``id``, ``id_with_underscores``, ``id:SCALE``, ``stack:a+b*WEIGHT`` or ``edit:NAME``."""
+    if pid.startswith(STACK_PREFIX):
+        return stack_persona(pid)
     base, _, scale = pid.partition(":")
     if pid in personas:  # an id with a colon of its own (edit:NAME)
         base, scale = pid, ""

@@ -89,8 +89,13 @@ def runtime_logits(runtime: Any, adapter: Path | None, tokens: list[int], scale:
     """Logits at every position with the adapter attached the way personas attach it (hot swap)."""
     from engine.adapters import AdapterSpec
 
+    return stack_logits(runtime, [AdapterSpec(adapter, scale)] if adapter else [], tokens)
+
+
+def stack_logits(runtime: Any, adapters: list[Any], tokens: list[int]) -> np.ndarray:
+    """Logits at every position with several adapters attached at once (a persona's stack)."""
     runtime.set_threads(THREADS)
-    runtime.set_adapters([AdapterSpec(adapter, scale)] if adapter else [])
+    runtime.set_adapters(adapters)
     llm = runtime._llm  # one batch with every position's logits, as Llama(logits_all=True) evaluates
     llm._ctx.kv_cache_seq_rm(-1, 0, -1)
     llm._batch.set_batch(batch=tokens, n_past=0, logits_all=True)

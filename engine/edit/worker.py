@@ -15,6 +15,8 @@ import json
 import sys
 import time
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,18 +24,56 @@ from typing import Any
 from engine.edit.spec import DEFAULT_LAYER, EditSpec, check_architecture
 from engine.errors import TalabError
 from engine.finetune.jobs import JobKind
-from engine.finetune.train import EXIT_CANCELLED, emit, peak_rss_mb
+from engine.finetune.train import EXIT_CANCELLED, peak_rss_mb
 
 EDIT_KIND = "edit"
 NOTHING_WRITTEN = "nothing was written and any earlier edit of that name is unchanged"
-EDIT_JOB = JobKind(
-    module="engine.edit.worker",
-    worker_flag="--edit-worker",
-    noun="edit",
-    failed="Edit failed",
-    cancelled=f"Edit cancelled; {NOTHING_WRITTEN}",
-    unchanged=NOTHING_WRITTEN,
-)
+
+
+def emit(event: str, **fields: Any) -> None:
+    """The editor's events are plain JSON objects (``event`` plus fields), read back as dicts."""
+    print(json.dumps({"event": event, **fields}), flush=True)
+
+
+def parse_edit_line(line: str | bytes) -> dict[str, Any] | None:
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("event"), str) else None
+
+
+@dataclass(frozen=True)
+class EditEnding:
+    state: str  # done, cancelled, failed
+    message: str = ""
+    done: dict[str, Any] | None = None
+
+
+def classify_edit_end(
+    last: dict[str, Any] | None,
+    code: int,
+    *,
+    cancel_asked: bool,
+    stderr: Iterable[str] = (),
+    killed_by: int | None = None,
+) -> EditEnding:
+    """As :func:`engine.finetune.events.classify_end` for training, in the edit's words."""
+    from engine.finetune.events import last_line, stopped_message
+
+    event = (last or {}).get("event")
+    if event == "done" and code == 0:
+        return EditEnding("done", done=last)
+    if cancel_asked or event == "cancelled":
+        return EditEnding("cancelled", f"Edit cancelled; {NOTHING_WRITTEN}")
+    if event == "error":
+        return EditEnding("failed", f"Edit failed: {(last or {}).get('message')}")
+    message = stopped_message(code, last_line(stderr), killed_by=killed_by, noun="edit",
+                              unchanged=NOTHING_WRITTEN)  # fmt: skip
+    return EditEnding("failed", message)
+
+
+EDIT_JOB = JobKind("engine.edit.worker", "--edit-worker", "edit", parse_edit_line, classify_edit_end)
 
 
 class LlamaTokenizer:

@@ -74,9 +74,25 @@ def write_adapter(
     metadata: Mapping[str, str] | None = None,
 ) -> Path:
     """Write atomically: a cancelled or failed export never replaces a good adapter."""
+    tensors = gguf_tensors(state, arch=arch, n_head=n_head, n_head_kv=n_head_kv)
+    return write_gguf_adapter(path, tensors, arch=arch, alpha=alpha, metadata=metadata)
+
+
+def write_gguf_adapter(
+    path: Path,
+    tensors: Mapping[str, np.ndarray],
+    *,
+    arch: str,
+    alpha: float,
+    metadata: Mapping[str, str] | None = None,
+) -> Path:
+    """Write tensors already in llama.cpp's names and row order (``blk.N.attn_q.weight.lora_a`` …).
+
+    Merges come here directly: they are computed from GGUF adapters, whose q/k rows are
+    already permuted, so permuting again would be wrong.
+    """
     import gguf
 
-    tensors = gguf_tensors(state, arch=arch, n_head=n_head, n_head_kv=n_head_kv)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
@@ -87,7 +103,7 @@ def write_adapter(
     for key, value in (metadata or {}).items():
         writer.add_string(f"talab.{key}", value)
     for name, array in sorted(tensors.items()):
-        writer.add_tensor(name, array)
+        writer.add_tensor(name, np.ascontiguousarray(array, dtype=np.float32))
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()

@@ -1,4 +1,4 @@
-"""Run the training subprocess and turn its JSON lines into callbacks.
+"""Run the training (or model-editing) subprocess and turn its JSON lines into callbacks.
 
 Used by the CLI; the desktop drives the same command through QProcess. Cancel
 terminates the child (then kills it after a grace period); the adapter file
@@ -15,49 +15,43 @@ never fill one pipe while the parent waits on the other.
 
 from __future__ import annotations
 
-import json
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from engine.errors import Cancelled, TalabError
+from engine.finetune.events import Done, TrainEvent, classify_end, parse_line
 from engine.finetune.registry import discard_staged
 from engine.finetune.train import TrainSpec
 
-Event = dict[str, Any]
 KILL_AFTER_S = 5.0
 #: stderr lines kept for the error message (a traceback's last line is the one that says what broke)
 STDERR_LINES = 20
-CANCELLED_MESSAGE = "Training cancelled; the previous adapter (if any) is unchanged"
 
 
 @dataclass(frozen=True)
 class JobKind:
-    """What differs between the torch subprocesses (training, model editing): program and words."""
+    """What differs between the torch subprocesses (training, model editing).
+
+    ``parse`` turns one stdout line into an event (None: not one); ``classify`` decides how the
+    run ended, as :func:`engine.finetune.events.classify_end` does for training, returning an
+    object with ``state``, ``message`` and ``done``.
+    """
 
     module: str  # run as ``python -m MODULE --spec FILE``
     worker_flag: str  # the frozen app's switch that runs the same worker
-    noun: str  # "the {noun} process was killed"
-    failed: str  # prefix of a reported error
-    cancelled: str  # the whole cancel message
-    unchanged: str  # what a failure leaves, ending every failure message
+    noun: str  # "the {noun} process could not start"
+    parse: Callable[[str | bytes], Any]
+    classify: Callable[..., Any]
 
 
-TRAINING = JobKind(
-    module="engine.finetune.train",
-    worker_flag="--train-worker",
-    noun="training",
-    failed="Training failed",
-    cancelled=CANCELLED_MESSAGE,
-    unchanged="the previous adapter (if any) is unchanged",
-)
+TRAINING = JobKind("engine.finetune.train", "--train-worker", "training", parse_line, classify_end)
 
 
 def command(spec_file: Path, kind: JobKind = TRAINING) -> list[str]:
@@ -65,28 +59,6 @@ def command(spec_file: Path, kind: JobKind = TRAINING) -> list[str]:
     if getattr(sys, "frozen", False):
         return [sys.executable, kind.worker_flag, "--spec", str(spec_file)]
     return [sys.executable, "-m", kind.module, "--spec", str(spec_file)]
-
-
-def last_line(lines: Iterable[str]) -> str:
-    """The last non-blank line, shortened: enough to name the failure, never a whole traceback."""
-    text = next((line.strip() for line in reversed(list(lines)) if line.strip()), "no output")
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
-def stopped_message(
-    code: int, stderr_tail: str, *, killed_by: int | None = None, kind: JobKind = TRAINING
-) -> str:
-    """One line for a worker that ended without ``done`` or ``error`` (crash, kill, out of memory)."""
-    if killed_by is not None:
-        try:
-            name = signal.Signals(killed_by).name
-        except ValueError:
-            name = f"signal {killed_by}"
-        return (
-            f"The {kind.noun} process was killed ({name}), perhaps because the computer ran out of "
-            f"memory; {kind.unchanged}"
-        )
-    return f"The {kind.noun} process stopped unexpectedly (exit {code}): {stderr_tail}; {kind.unchanged}"
 
 
 def _own_group() -> dict[str, Any]:
@@ -122,12 +94,13 @@ def _watch(
         threading.Event().wait(0.1)
 
 
-def _read_events(stream: IO[str], on_event: Callable[[Event], None] | None) -> Event:
-    last: Event = {}
+def _read_events(
+    stream: IO[str], on_event: Callable[[Any], None] | None, parse: Callable[[str | bytes], Any]
+) -> Any:
+    last: Any = None
     for line in stream:
-        try:
-            event = json.loads(line)
-        except ValueError:
+        event = parse(line)
+        if event is None:
             continue
         last = event
         if on_event is not None:
@@ -137,28 +110,30 @@ def _read_events(stream: IO[str], on_event: Callable[[Event], None] | None) -> E
 
 def run_training(
     spec: TrainSpec,
-    on_event: Callable[[Event], None] | None = None,
+    on_event: Callable[[TrainEvent], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     *,
     program: list[str] | None = None,
-) -> Event:
+) -> Done:
     """Block until training ends; return the ``done`` event or raise a clear one-line error.
 
     ``program`` replaces the trainer's command line up to the spec file (tests use a scripted
     trainer). A KeyboardInterrupt here (no SIGINT handler installed) also counts as a cancel.
     """
-    return run_job(TRAINING, spec.to_json(), Path(spec.out_path), on_event, should_cancel, program=program)
+    done: Done = run_job(TRAINING, spec.to_json(), Path(spec.out_path), on_event, should_cancel,
+                         program=program)  # fmt: skip
+    return done
 
 
 def run_job(
     kind: JobKind,
     spec_json: str,
     out: Path,
-    on_event: Callable[[Event], None] | None = None,
+    on_event: Callable[[Any], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     *,
     program: list[str] | None = None,
-) -> Event:
+) -> Any:
     """Run one worker of ``kind`` on a spec until it ends (see :func:`run_training`)."""
     from engine.paths import REPO_ROOT
 
@@ -180,27 +155,25 @@ def run_job(
                 )
             for t in threads:
                 t.start()
-            last: Event = {}
+            last: Any = None
             try:
-                last = _read_events(proc.stdout, on_event)
+                last = _read_events(proc.stdout, on_event, kind.parse)
                 code = proc.wait()
             except KeyboardInterrupt:
                 cancelled.set()
                 _stop(proc)
                 code = proc.wait()
             except BaseException:
-                _stop(proc)  # never leave a trainer running behind an error
+                _stop(proc)  # never leave a worker running behind an error
                 raise
             finally:
                 for t in threads:
                     t.join()
-    if last.get("event") == "done" and code == 0:
-        return last
-    discard_staged(out)  # what a kill during export left behind
     asked = cancelled.is_set() or (should_cancel is not None and should_cancel())
-    if asked or last.get("event") == "cancelled":
-        raise Cancelled(kind.cancelled)
-    if last.get("event") == "error":
-        raise TalabError(f"{kind.failed}: {last.get('message')}")
-    killed_by = -code if code < 0 else None
-    raise TalabError(stopped_message(code, last_line(tail), killed_by=killed_by, kind=kind))
+    end = kind.classify(last, code, cancel_asked=asked, stderr=tail, killed_by=-code if code < 0 else None)
+    if end.done is not None:
+        return end.done
+    discard_staged(out)  # what a kill during export left behind
+    if end.state == "cancelled":
+        raise Cancelled(end.message)
+    raise TalabError(end.message)

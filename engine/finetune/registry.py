@@ -35,6 +35,14 @@ RUN_ID = "run_id"
 STALE = "stale_manifest"
 
 
+#: Where the trainer keeps the PEFT adapter that vLLM loads, beside ``NAME.gguf``.
+PEFT_SUFFIX = ".peft"
+
+
+def peft_dir(adapter: Path) -> Path:
+    return adapter.with_suffix(PEFT_SUFFIX)
+
+
 def manifest_path(adapter: Path) -> Path:
     return adapter.with_suffix(".json")
 
@@ -149,6 +157,10 @@ class AdapterEntry:
         m = self.manifest
         if not m:
             return "no manifest (not trained by TA Lab)"
+        if m.get("kind") == "merge" and not m.get(STALE):
+            from engine.merge.build import merge_summary
+
+            return merge_summary(m)
         if m.get(STALE):
             return "the manifest is from an earlier run (saving was interrupted): train again to rewrite it"
         if m.get("kind") == "edit":  # a model edit (engine/edit): its request, not hyperparameters

@@ -140,7 +140,7 @@ def test_history_lists_runs_and_exports_the_selected_one(window, script, qtbot, 
 
 
 def test_training_before_a_model_has_loaded_is_refused_in_the_banner(window) -> None:  # type: ignore[no-untyped-def]
-    window.info = {}  # as before the first load finishes
+    window.info = None  # as before the first load finishes
     window._start_training({})
     assert window.banner.isVisibleTo(window) and "Load a model before training" in window.banner.text()
     assert not window.trainer.running()

@@ -20,7 +20,7 @@ from tests.fakes import FakeRuntime
 def _student_run(home: Path, monkeypatch: pytest.MonkeyPatch, n: int = 2) -> Path:
     """One student's machine: its own TALAB_HOME and database, a probe run, exported."""
     monkeypatch.setenv("TALAB_HOME", str(home))
-    lab = Lab(LabConfig(), runtime_factory=lambda model, n_ctx: FakeRuntime(model, n_ctx=n_ctx))
+    lab = Lab(LabConfig(), runtime_factory=FakeRuntime)
     lab.probe(["base", "prompted"], limit=n)
     out = home / "runs.json"
     assert export_runs(lab.store, [], out) == 1
