@@ -97,7 +97,7 @@ def choose_layer(spec: EditSpec, n_layers: int) -> tuple[int, str]:
     if spec.layer is not None:
         return spec.layer, spec.layer_source if spec.layer_source != "default" else "user"
     if n_layers == 30:
-        return DEFAULT_LAYER, "default (bench/sweep_edit_layers.py on SmolLM2-135M)"
+        return DEFAULT_LAYER, "default: an early-middle layer, as in ROME/EasyEdit (see engine/edit/spec.py)"
     return max(1, round(n_layers * DEFAULT_LAYER / 30)), f"default scaled from layer {DEFAULT_LAYER} of 30"
 
 
