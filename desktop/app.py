@@ -41,7 +41,7 @@ from desktop.views.train import TrainView
 from desktop.workers import LabFactory, LabWorker, WorkerThread
 from engine import paths
 from engine.errors import TalabError
-from engine.session import LabConfig, LabInfo
+from engine.lab import LabConfig, LabInfo
 from engine.store import open_store
 
 DEFAULT_PERSONAS = ["base", "prompted", "finetuned", "finetuned-prompted", "merged"]

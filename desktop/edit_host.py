@@ -16,7 +16,7 @@ from PySide6.QtCore import Slot
 from desktop.i18n import tr
 from engine import paths
 from engine.errors import TalabError
-from engine.session import LabConfig, LabInfo
+from engine.lab import LabConfig, LabInfo
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QLabel, QMainWindow

@@ -17,9 +17,9 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine.errors import TalabError
+from engine.lab import Lab, LabConfig
 from engine.log import log_current_exception
 from engine.runner import messages_for
-from engine.session import Lab, LabConfig
 
 LabFactory = Callable[[LabConfig], Lab]
 

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from desktop.i18n import tr
 from desktop.views.personas import PersonaPicker, start_stop_buttons
-from engine.session import PersonaInfo
+from engine.lab import PersonaInfo
 
 #: (button label, question): the lecture's questions, one click each. The labels are translated
 #: when shown; the questions are what the model is asked, so they stay as written.

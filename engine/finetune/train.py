@@ -172,6 +172,30 @@ def load_dequantised(path: Path, dtype: str = "float32", device: str = "cpu") ->
     return model
 
 
+def answer_loss(peft_model: Any, ids: Any, mask: Any, labels: Any) -> Any:
+    """Mean next-token cross-entropy over the answer tokens, as transformers computes it.
+
+    Only the positions that predict an answer token go through the vocabulary projection. The
+    model's own loss projects every position: for a default batch (8 sequences x up to 256
+    positions x 49,152 vocabulary entries) that is up to 400 MB of logits, and as much again for
+    their log-softmax and for each gradient, the larger part of the 5 GB peak; it also spent a
+    fifth of a step's arithmetic on positions whose loss is ignored.
+    """
+    import torch
+
+    from engine.finetune.encode import IGNORE
+
+    causal = peft_model.get_base_model()
+    hidden = causal.model(input_ids=ids, attention_mask=mask).last_hidden_state
+    targets = labels[:, 1:]
+    keep = targets != IGNORE
+    logits = causal.lm_head(hidden[:, :-1][keep]).float()
+    cap = getattr(causal.config, "final_logit_softcapping", None)
+    if cap:  # Gemma's logits are soft-capped before the loss
+        logits = torch.tanh(logits / cap) * cap
+    return torch.nn.functional.cross_entropy(logits, targets[keep])
+
+
 def train(spec: TrainSpec) -> dict[str, Any]:
     from engine import __version__
     from engine.finetune.dataset import dataset_sha256, describe, kind_counts, write_jsonl
@@ -240,7 +264,7 @@ def train(spec: TrainSpec) -> dict[str, Any]:
             )
             ids, mask, labels = ids.to(place.device), mask.to(place.device), labels.to(place.device)
             with autocast:
-                loss = peft_model(input_ids=ids, attention_mask=mask, labels=labels).loss
+                loss = answer_loss(peft_model, ids, mask, labels)
             loss.backward()
             optim.step()
             optim.zero_grad()

@@ -144,7 +144,7 @@ def run(
     on_event: Callable[[str, TrainEvent | None], None] | None = None,
     on_progress: Callable[[Any], None] | None = None,
 ) -> ExperimentResult:
-    from engine.session import Lab, LabConfig
+    from engine.lab import Lab, LabConfig
 
     work = paths.data_dir() / "merge-experiment"
     work.mkdir(parents=True, exist_ok=True)

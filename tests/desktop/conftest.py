@@ -33,7 +33,7 @@ def script() -> dict[str, Any]:
 @pytest.fixture
 def window(qtbot, script: dict[str, Any]) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     from desktop.app import MainWindow
-    from engine.session import Lab
+    from engine.lab import Lab
 
     def factory(config: Any) -> Lab:
         def make_runtime(model: Any, *, n_ctx: int, n_threads: int | None = None) -> FakeRuntime:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDialogButtonBox
 
 from desktop.prefs import PRESENTATION_POINT_SIZE
 from engine.errors import ModelError
-from engine.session import Lab, LabConfig
+from engine.lab import Lab, LabConfig
 from tests.fakes import FakeRuntime
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # offscreen platform, shown dialogs

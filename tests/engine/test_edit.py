@@ -175,7 +175,7 @@ def test_an_unknown_edit_persona_is_one_line(capsys) -> None:  # type: ignore[no
 
 
 def test_talab_edit_runs_the_worker_and_reports(capsys, talab_home: Path) -> None:  # type: ignore[no-untyped-def]
-    from engine.cli_edit import edit_command
+    from engine.cli.edit import edit_command
 
     args = cli.build_parser().parse_args(_edit_args())
     assert edit_command(args, program=FAKE) == 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import TalabError
+from engine.lab import Lab, LabConfig
 from engine.scoring import compare_figures, flagged_figures, summarize
-from engine.session import Lab, LabConfig
 from tests.fakes import FakeRuntime
 
 

@@ -103,7 +103,7 @@ def check_against_model(spec: Any, model_spec: str | Path) -> dict[str, Any]:
 
 
 def merge_command(args: argparse.Namespace) -> int:
-    from engine.cli_output import err_console
+    from engine.cli.output import err_console
     from engine.merge.build import describe, merge, save_merge
 
     spec = build_spec(args)
@@ -154,7 +154,7 @@ def experiment_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from engine.cli_output import err_console
+    from engine.cli.output import err_console
     from engine.merge.experiment import CATEGORIES, ExperimentSpec, run, verdicts
 
     spec = ExperimentSpec(

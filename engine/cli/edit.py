@@ -61,7 +61,7 @@ def edit_spec(args: argparse.Namespace) -> Any:
 def edit_command(args: argparse.Namespace, program: list[str] | None = None) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from engine.cli_output import err_console
+    from engine.cli.output import err_console
     from engine.edit.worker import EDIT_JOB
     from engine.errors import Cancelled
     from engine.finetune.jobs import run_job
