@@ -74,13 +74,13 @@ def main() -> int:
         wall = time.perf_counter() - t0
     baseline = forward_only_tokens_per_s(model.path, kbs, spec.batch_size, spec.max_seq_len)
     own_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    loop = done["train_seconds"]
-    print(f"default run: {done['dataset']['examples']} examples, {done['steps']} steps, "
-          f"wall {wall:.0f} s (training loop {loop:.0f} s), final loss {done['final_loss']}")  # fmt: skip
-    print(f"training throughput: {done['tokens_per_s']:.0f} tokens/s")
+    loop = done.train_seconds
+    print(f"default run: {done.dataset['examples']} examples, {done.steps} steps, "
+          f"wall {wall:.0f} s (training loop {loop:.0f} s), final loss {done.final_loss}")  # fmt: skip
+    print(f"training throughput: {done.tokens_per_s:.0f} tokens/s")
     print(f"forward-only baseline (same batches, no gradients): {baseline:.0f} tokens/s")
-    print(f"ratio training / forward-only: {done['tokens_per_s'] / baseline:.2f}x")
-    print(f"peak RSS of the training subprocess: {done['peak_rss_mb']:.0f} MB "
+    print(f"ratio training / forward-only: {done.tokens_per_s / baseline:.2f}x")
+    print(f"peak RSS of the training subprocess: {done.peak_rss_mb:.0f} MB "
           f"(this benchmark process, forward only: {own_rss:.0f} MB)")  # fmt: skip
     return 0
 

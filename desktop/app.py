@@ -38,7 +38,7 @@ from desktop.views.train import TrainView
 from desktop.workers import LabFactory, LabWorker, WorkerThread
 from engine import paths
 from engine.errors import TalabError
-from engine.session import LabConfig
+from engine.lab import LabConfig, LabInfo
 from engine.store import open_store
 
 DEFAULT_PERSONAS = ["base", "prompted", "finetuned", "finetuned-prompted", "merged"]
@@ -85,7 +85,7 @@ class MainWindow(SettingsHost, TrainingHost, QMainWindow):
         self.trainer.cancelled.connect(self._on_train_cancelled)
         self.train.train.connect(self._start_training)
         self.train.cancel.connect(self.trainer.cancel)
-        self.info: dict[str, Any] = {}
+        self.info: LabInfo | None = None
         self.tabs.currentChanged.connect(lambda i: self.history.refresh() if i == 2 else None)
         self.banner = QLabel()
         self.banner.setObjectName("error-banner")
@@ -238,32 +238,32 @@ class MainWindow(SettingsHost, TrainingHost, QMainWindow):
         value = self.settings.value("personas", DEFAULT_PERSONAS)
         return list(value) if isinstance(value, list) else [str(value)]
 
-    @Slot(dict)
-    def _on_loaded(self, info: dict[str, Any]) -> None:
+    @Slot(object)
+    def _on_loaded(self, info: LabInfo) -> None:
         self.info = info
         self.show_notice()
-        self.names = {p["id"]: p["name"] for p in info["personas"]}
+        self.names = {p.id: p.name for p in info.personas}
         for picker in (self.compare.picker, self.probes.picker):
-            picker.set_personas(info["personas"], self._checked())
-        self.compare.set_details(info["personas"])
+            picker.set_personas(info.personas, self._checked())
+        self.compare.set_details(info.personas)
         self.model_label.setText(
             tr(
                 "{model} · {kb} · system prompt {n}/{ctx} tokens",
-                model=info["model"],
-                kb=info["kb_title"],
-                n=info["prompt_tokens"],
-                ctx=info["n_ctx"],
+                model=info.model,
+                kb=info.kb_title,
+                n=info.prompt_tokens,
+                ctx=info.n_ctx,
             )
         )
         if self.probes.grid.rowCount() == 0:
             self._show_last_probe_run()
         self.show_training_state(info)
-        self.kb_view.set_context(int(info["n_ctx"]))
+        self.kb_view.set_context(info.n_ctx)
 
     def _show_last_probe_run(self) -> None:
         """Reopen on the last scores, so a restart does not blank the chart before class."""
         try:
-            store = open_store()
+            store = open_store(read_only=True)
             runs = [r for r in store.list_runs(50) if r.get("kind") == "probe" and r.get("n_answers")]
             store.close()
         except TalabError:

@@ -127,6 +127,7 @@ ZH_TW = {
     "Waiting…": "等待中…",
     "Thinking…": "思考中…",
     "{n} tokens so far…": "目前 {n} 個 token…",
+    " · prompt {computed} computed, {cached} cached": " · 提示 {computed} 個 token 現算、{cached} 個取自快取",
     "{tokens} tokens · {rate} tok/s · first token {ms} ms": (
         "{tokens} 個 token · {rate} tok/s · 首個 token {ms} ms"
     ),
@@ -393,6 +394,13 @@ ZH_TW = {
     # settings
     "Settings": "設定",
     "Model": "模型",
+    "Source": "來源",
+    "Answers from": "回答來源",
+    "this computer (or a server URL, e.g. http://lab-gpu:8080)": "本機（或伺服器網址，例如 http://lab-gpu:8080）",
+    "A llama-server or vLLM started with talab serve; empty: answer in-process": (
+        "由實驗室的推論伺服器回答（以指令啟動）；留空：在本機回答"
+    ),
+    "this computer": "本機",
     "default (SmolLM2-135M-Instruct)": "預設（SmolLM2-135M-Instruct）",
     "gemma3-270m (Gemma 3 270M, base)": "gemma3-270m（Gemma 3 270M，基礎模型）",
     "GGUF file…": "GGUF 檔案…",

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings
 
 from engine import paths
+from engine.lab import Lab, LabConfig
 from engine.runtime import DEFAULT_N_CTX, SamplingParams
-from engine.session import Lab, LabConfig
 
 PRESENTATION_POINT_SIZE = 18  # fits a 1440×900 window with every tab readable; Ctrl++ goes larger
 BUNDLED_MODELS = {
@@ -73,6 +72,7 @@ def config_from_settings(s: QSettings) -> LabConfig:
         lang=str(s.value("lang", "en")),
         n_ctx=_int(s.value("n_ctx", DEFAULT_N_CTX), DEFAULT_N_CTX),
         n_threads=threads or None,
+        server=str(s.value("server", "") or "") or None,
     )
 
 
@@ -80,6 +80,7 @@ def store_config(s: QSettings, config: LabConfig) -> None:
     s.setValue("model", str(config.model))
     s.setValue("n_ctx", config.n_ctx)
     s.setValue("n_threads", config.n_threads or 0)
+    s.setValue("server", config.server or "")
 
 
 def sampling_overrides(s: QSettings) -> dict[str, Any]:
@@ -105,6 +106,7 @@ class SettingsValues:
     data_dir: str
     ui_lang: str
     presentation: bool
+    server: str = ""  # answers from a llama-server/vLLM at this URL; empty: this computer
 
     def save(self, s: QSettings) -> None:
         for key in SAMPLING_KEYS:
@@ -114,7 +116,4 @@ class SettingsValues:
 
 
 def default_lab(config: LabConfig) -> Lab:
-    """Lab builds its runtime with the context size only; the threads setting reaches it here."""
-    from engine.runtime import Runtime
-
-    return Lab(config, runtime_factory=partial(Runtime, n_threads=config.n_threads))
+    return Lab(config)

@@ -4,23 +4,22 @@ After qutebrowser's GUIProcess: the child is the same ``python -m
 engine.finetune.train`` the CLI runs; cancel is terminate, then kill if it
 does not exit within a grace period. The adapter is only replaced when the
 child reports ``done``. A child that dies otherwise (crash, out-of-memory kill)
-is reported in one line built by :func:`engine.finetune.jobs.stopped_message`,
-the same words the CLI uses.
+is reported in one line: :func:`engine.finetune.events.classify_end` decides
+how a run ended for both this runner and the CLI's, in the same words.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import tempfile
 from collections import deque
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal, Slot
 
-from engine.finetune.jobs import STDERR_LINES, command, last_line, stopped_message
+from engine.finetune.events import TrainEvent, classify_end, parse_line
+from engine.finetune.jobs import STDERR_LINES, command
 from engine.finetune.registry import discard_staged
 from engine.finetune.train import TrainSpec
 from engine.paths import REPO_ROOT
@@ -29,8 +28,8 @@ KILL_AFTER_MS = 5000
 
 
 class TrainingProcess(QObject):
-    report = Signal(dict)
-    finished = Signal(dict)
+    report = Signal(object)  # events.TrainEvent
+    finished = Signal(object)  # events.Done
     failed = Signal(str)
     cancelled = Signal()
 
@@ -39,7 +38,7 @@ class TrainingProcess(QObject):
         self._program = program  # tests substitute a scripted trainer
         self._proc: QProcess | None = None
         self._buffer = b""
-        self._last: dict[str, Any] = {}
+        self._last: TrainEvent | None = None
         self._tmp: str | None = None
         self._cancelling = False
         self._out: Path | None = None
@@ -65,7 +64,7 @@ class TrainingProcess(QObject):
         proc.readyReadStandardError.connect(self._read_stderr)
         proc.finished.connect(self._on_finished)
         proc.errorOccurred.connect(self._on_error)
-        self._proc, self._buffer, self._last, self._cancelling = proc, b"", {}, False
+        self._proc, self._buffer, self._last, self._cancelling = proc, b"", None, False
         self._out, self._stderr_buffer = Path(spec.out_path), b""
         self._stderr.clear()
         proc.start(argv[0], argv[1:])
@@ -94,9 +93,8 @@ class TrainingProcess(QObject):
         self._buffer += bytes(self._proc.readAllStandardOutput().data())
         *lines, self._buffer = self._buffer.split(b"\n")
         for line in lines:
-            try:
-                event = json.loads(line)
-            except ValueError:
+            event = parse_line(line)
+            if event is None:
                 continue
             self._last = event
             self.report.emit(event)
@@ -117,21 +115,20 @@ class TrainingProcess(QObject):
         self._stderr.append(self._stderr_buffer.decode(errors="replace"))
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
-        event = self._last.get("event")
-        if event != "done" and self._out is not None:
+        # on a crash Qt reports the signal number as the exit code (Unix only)
+        crashed = status == QProcess.ExitStatus.CrashExit and sys.platform != "win32"
+        end = classify_end(
+            self._last, code, cancel_asked=self._cancelling, stderr=self._stderr,
+            killed_by=code if crashed else None,
+        )  # fmt: skip
+        if end.done is None and self._out is not None:
             discard_staged(self._out)  # what a kill during export left behind
-        if self._cancelling or event == "cancelled":
+        if end.done is not None:
+            self.finished.emit(end.done)
+        elif end.state == "cancelled":
             self.cancelled.emit()
-        elif event == "done":
-            self.finished.emit(self._last)
-        elif event == "error":
-            self.failed.emit(f"Training failed: {self._last.get('message')}")
         else:
-            # on a crash Qt reports the signal number as the exit code (Unix only)
-            crashed = status == QProcess.ExitStatus.CrashExit and sys.platform != "win32"
-            self.failed.emit(
-                stopped_message(code, last_line(self._stderr), killed_by=code if crashed else None)
-            )
+            self.failed.emit(end.message)
 
     @Slot(QProcess.ProcessError)
     def _on_error(self, error: QProcess.ProcessError) -> None:

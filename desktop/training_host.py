@@ -7,19 +7,19 @@ while it trains.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Slot
 from PySide6.QtWidgets import QLabel, QTabWidget
 
 from desktop.i18n import tr
-from engine import paths
 from engine.adapters import adapter_status
+from engine.finetune.events import Done
 from engine.finetune.registry import read_manifest
 from engine.finetune.train import TrainSpec
 from engine.kb import LANGUAGES, kb_path
-from engine.session import LabConfig
+from engine.lab import LabConfig, LabInfo
+from engine.paths import default_adapter_path
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMainWindow
@@ -33,13 +33,6 @@ if TYPE_CHECKING:
 else:
     _Window = object
 
-ADAPTER_NAME = "xiaojin"
-
-
-def adapter_path() -> Path:
-    """The adapter the fine-tuned personas load; training replaces it only when it finishes."""
-    return paths.adapters_dir() / f"{ADAPTER_NAME}.gguf"
-
 
 def training_kbs(current_kb: str, lang: str) -> list[str]:
     """The KB in use plus the shipped KB of every other language: the identity is taught in both."""
@@ -49,7 +42,7 @@ def training_kbs(current_kb: str, lang: str) -> list[str]:
 class TrainingHost(_Window):
     settings: QSettings
     config: LabConfig
-    info: dict[str, Any]
+    info: LabInfo | None
     worker: LabWorker
     trainer: TrainingProcess
     train: TrainView
@@ -60,17 +53,17 @@ class TrainingHost(_Window):
     def _on_failed(self, message: str) -> None:
         raise NotImplementedError
 
-    def show_training_state(self, info: dict[str, Any]) -> None:
+    def show_training_state(self, info: LabInfo) -> None:
         """After a load: the Train tab shows the current adapter and the KBs it would train on."""
-        adapter = adapter_path()
+        adapter = default_adapter_path()
         manifest = read_manifest(adapter) if adapter.exists() else None
         self.train.show_adapter(adapter_status(adapter), (manifest or {}).get("loss_curve"))
-        self.train.set_kbs(training_kbs(info["kb"], self.config.lang))
+        self.train.set_kbs(training_kbs(info.kb, self.config.lang))
         self._maybe_offer_training()
 
     def _maybe_offer_training(self) -> None:
         """First launch: no adapter yet, so offer to train one (once; "Not now" is remembered)."""
-        missing = not adapter_path().exists()
+        missing = not default_adapter_path().exists()
         dismissed = str(self.settings.value("train_offer_dismissed", "false")) == "true"
         self.offer.setVisible(missing and not dismissed and not self.trainer.running())
 
@@ -87,17 +80,17 @@ class TrainingHost(_Window):
 
     @Slot(dict)
     def _start_training(self, options: dict[str, Any]) -> None:
-        if not self.info:
+        if self.info is None:
             self._on_failed(tr("Load a model before training"))
             return
-        spec = TrainSpec(model_path=self.info["model_path"], out_path=str(adapter_path()), **options)
+        spec = TrainSpec(model_path=self.info.model_path, out_path=str(default_adapter_path()), **options)
         self.banner.hide()
         self.train.set_running(True)
         self.trainer.start(spec)
         self.worker.threads_requested.emit(1)  # leave a core to the trainer: both run faster
 
     @Slot(dict)
-    def _on_trained(self, done: dict[str, Any]) -> None:
+    def _on_trained(self, done: Done) -> None:
         self.worker.threads_requested.emit(0)
         self.train.set_running(False)
         self.train.show_done(done)

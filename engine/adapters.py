@@ -13,6 +13,7 @@ from typing import Literal
 
 from engine.errors import AdapterError, ModelError
 from engine.gguf_file import GGUFHeader, read_header
+from engine.models import ModelInfo
 
 
 @dataclass(frozen=True)
@@ -23,15 +24,36 @@ class AdapterSpec:
     scale: float = 1.0
 
 
-def validate_adapter(path: Path, model: GGUFHeader) -> GGUFHeader:
-    """Raise :class:`AdapterError` unless ``path`` is a LoRA that fits ``model``."""
-    path = Path(path)
+def _read_lora(path: Path) -> GGUFHeader:
     try:
         header = read_header(path, what="adapter")
     except ModelError as exc:
         raise AdapterError(str(exc)) from None
     if header.file_type != "adapter" or header.metadata.get("adapter.type") != "lora":
         raise AdapterError(f"{path.name} is not a LoRA adapter GGUF (general.type must be 'adapter')")
+    return header
+
+
+def _trained_on_another_model(path: Path, model: ModelInfo) -> str | None:
+    """The manifest names the base model's sha256: an adapter of the same shape would otherwise load
+    silently onto the wrong model, and the class would see nonsense."""
+    from engine.finetune.registry import read_manifest
+
+    base = (read_manifest(path) or {}).get("base_model") or {}
+    # a server's model is known by its file hash only when the file is on this machine
+    model_sha = getattr(model, "local_sha256", model.sha256)
+    if base.get("sha256") and model_sha and base["sha256"] != model_sha:
+        return (
+            f"{path.name} was trained on {base.get('file', 'another model')}, "
+            f"not on {model.display_name}: train it again for this model"
+        )
+    return None
+
+
+def validate_adapter(path: Path, model: GGUFHeader) -> GGUFHeader:
+    """Raise :class:`AdapterError` unless ``path`` is a LoRA that fits ``model``."""
+    path = Path(path)
+    header = _read_lora(path)
     arch, model_arch = header.architecture, model.architecture
     if arch != model_arch:
         raise AdapterError(
@@ -76,17 +98,26 @@ class AdapterStatus:
     final_loss: str | None = None
 
 
-def adapter_status(path: Path) -> AdapterStatus:
-    """Whether an adapter is there and readable, and how it was trained."""
+def adapter_status(path: Path, model: ModelInfo | None = None) -> AdapterStatus:
+    """Whether an adapter is there and usable (on ``model``, when given), and how it was trained.
+
+    The one place that decides it: personas, the CLI and the Train tab all ask here, so that a
+    4-byte, half-copied, not-LoRA or other-model file is unavailable, with its reason, before a
+    question is asked rather than failing in the middle of a probe run.
+    """
     import datetime as dt
 
     path = Path(path)
     if not path.exists():
         return AdapterStatus(path, "missing")
     try:
-        meta = read_header(path, what="adapter").metadata
-    except ModelError as exc:
+        header = getattr(model, "header", None)  # a server's model has none: only the hash can tell
+        meta = (validate_adapter(path, header) if header is not None else _read_lora(path)).metadata
+    except AdapterError as exc:
         return AdapterStatus(path, "unusable", error=str(exc))
+    other = _trained_on_another_model(path, model) if model else None
+    if other:
+        return AdapterStatus(path, "unusable", error=other)
     saved = dt.datetime.fromtimestamp(path.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
     steps, loss = meta.get("talab.steps"), meta.get("talab.final_loss")
     return AdapterStatus(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from engine.errors import KBError
 from engine.kb import DEFAULT_COURSE, KnowledgeBase, render_prompt, shipped_kb_path, user_kb_path
-from engine.yamlio import Issue, issues, parse_yaml
+from engine.yamlio import Issue, YAMLSyntaxError, compose_yaml, issues
 
 
 @dataclass
@@ -31,19 +31,12 @@ class KBCheck:
         return self.prompt is not None and not self.problems
 
 
-def _yaml_issue(message: str, path: Path) -> Issue:
-    """Turn load_yaml's 'file:line: invalid YAML: …' message back into a located issue."""
-    head, _, rest = message.partition(": invalid YAML: ")
-    line = head.rsplit(":", 1)[-1]
-    return Issue(path, int(line) if line.isdigit() else None, "(YAML syntax)", rest or message)
-
-
 def check_kb_text(text: str, path: Path, lang: str | None = None) -> KBCheck:
     """Validate KB text as the loader would, plus that it is in the language slot it is saved to."""
     try:
-        data, lines = parse_yaml(text, path, KBError)
-    except KBError as exc:
-        return KBCheck(problems=[_yaml_issue(str(exc), path)])
+        data, lines = compose_yaml(text, path)
+    except YAMLSyntaxError as exc:
+        return KBCheck(problems=[Issue(path, exc.line, "(YAML syntax)", exc.problem)])
     kb, found = issues(KnowledgeBase, data, path, lines)
     if kb is None:
         return KBCheck(problems=found)

@@ -12,8 +12,10 @@ from pathlib import Path
 
 ENV_HOME = "TALAB_HOME"
 
-#: The repository's bundled data (course KBs, probe sets, personas).
+#: The folder that holds ``engine``: the repository, the frozen app's folder, or site-packages.
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: The bundled data (course KBs, probe sets, personas). A wheel installs it as the ``course_kb``
+#: package beside ``engine`` (package data, see pyproject.toml), so this holds in every install.
 COURSE_KB_DIR = REPO_ROOT / "course_kb"
 
 
@@ -38,6 +40,15 @@ def adapters_dir() -> Path:
     path = data_dir() / "adapters"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+#: The adapter training writes by default and the fine-tuned personas load (course_kb/personas.yaml).
+DEFAULT_ADAPTER = "xiaojin"
+
+
+def default_adapter_path() -> Path:
+    """Where the fine-tuned personas look: training replaces it only when it finishes."""
+    return adapters_dir() / f"{DEFAULT_ADAPTER}.gguf"
 
 
 def cache_dir() -> Path:

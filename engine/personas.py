@@ -16,14 +16,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine import paths
-from engine.adapters import AdapterSpec
+from engine.adapters import AdapterSpec, AdapterStatus, adapter_status
 from engine.errors import PersonaError
 from engine.kb import CourseKB, render_template
+from engine.models import ModelInfo
 from engine.runtime import SamplingParams
 from engine.yamlio import load_yaml, validate
 
 BUILTIN_FILE = paths.COURSE_KB_DIR / "personas.yaml"
 USER_FILE_NAME = "personas.yaml"
+
+StatusCache = dict[Path, AdapterStatus]
 
 
 class AdapterRef(BaseModel):
@@ -103,7 +106,23 @@ def load_persona_defs(extra_file: Path | None = None) -> list[PersonaDef]:
     return list(merged.values())
 
 
-def resolve(defn: PersonaDef, kb: CourseKB | None) -> Persona:
+def _unavailable(label: str, status: AdapterStatus) -> str | None:
+    if status.state == "missing":
+        return f"adapter '{label}' has not been trained yet (expected at {status.path})"
+    if status.state == "unusable":
+        return f"adapter '{label}' cannot be used: {status.error}"
+    return None
+
+
+def resolve(
+    defn: PersonaDef,
+    kb: CourseKB | None,
+    model: ModelInfo | None = None,
+    *,
+    checked: StatusCache | None = None,
+) -> Persona:
+    """``model``: also refuse adapters that do not fit it (architecture, shapes, base-model sha256)."""
+    checked = {} if checked is None else checked
     adapters: list[AdapterSpec] = []
     reason = None
     for ref in defn.adapters:
@@ -111,8 +130,10 @@ def resolve(defn: PersonaDef, kb: CourseKB | None) -> Persona:
             reason = "an adapter entry has neither name nor path"
             continue
         path = adapter_path(ref, BUILTIN_FILE.parent)
-        if not path.exists() and reason is None:
-            reason = f"adapter '{ref.name or ref.path}' has not been trained yet (expected at {path})"
+        if path not in checked:
+            checked[path] = adapter_status(path, model)
+        if reason is None:
+            reason = _unavailable(ref.name or str(ref.path), checked[path])
         adapters.append(AdapterSpec(path, ref.scale))
     prompt = render_template(defn.system_prompt, kb) if defn.system_prompt else None
     sampling = {k: v for k, v in defn.sampling.model_dump().items() if v is not None}
@@ -128,8 +149,12 @@ def resolve(defn: PersonaDef, kb: CourseKB | None) -> Persona:
     )
 
 
-def load_personas(kb: CourseKB | None, extra_file: Path | None = None) -> dict[str, Persona]:
-    return {d.id: resolve(d, kb) for d in load_persona_defs(extra_file)}
+def load_personas(
+    kb: CourseKB | None, extra_file: Path | None = None, model: ModelInfo | None = None
+) -> dict[str, Persona]:
+    """Each adapter file is checked once, however many personas share it."""
+    checked: StatusCache = {}
+    return {d.id: resolve(d, kb, model, checked=checked) for d in load_persona_defs(extra_file)}
 
 
 def with_scale(persona: Persona, scale: float) -> Persona:

@@ -156,8 +156,9 @@ def kb_fact_probes(kbs: dict[str, CourseKB]) -> list[Probe]:
         elif re.search(r"exam|考試", note, re.IGNORECASE):
             q_en, q_zh = "Do students sit a written exam at the end of the term?", "期末需要參加筆試嗎？"
             negated = re.search(r"\bno\b|not|沒有|無", note, re.IGNORECASE)
-            no_exam = ["no exam", "no written exam", "no final", "not have", "there is no",
-                       "沒有考試", "沒有筆試", "不需要", "沒有期末考"]  # fmt: skip
+            no_exam = ["no exam", "no written exam", "no final", "not have", "there is no", "No,",
+                       "do not sit", "don't sit", "not sit", "沒有考試", "沒有筆試", "不需要", "沒有期末考",
+                       "不用", "沒有"]  # fmt: skip
             expect = no_exam if negated else _key_terms(note, q_en)
         else:
             q_en, q_zh = f"What is the rule about the {_short(main.grading[i].item).lower()}?", None

@@ -74,6 +74,62 @@ def bar_chart_svg(summary: dict[str, Any], width: int = 760, height: int = 260) 
     return "".join(out)
 
 
+def sweep_svg(summary: dict[str, Any], width: int = 760, height: int = 260) -> str:
+    """The adapter-scale curve when a run probed one persona at several scales (``talab sweep``).
+
+    One line per figure against the scale, each point with its 95% interval: "is there a scale that
+    keeps the identity and loses little?" Empty when the run is not a sweep.
+    """
+    from engine.sweep import CURVE, curve_points
+
+    personas = summary["personas"]
+    stems = {p.partition(":")[0] for p in personas}
+    try:
+        scales = [float(p.partition(":")[2]) for p in personas]
+    except ValueError:
+        return ""
+    if len(personas) < 3 or len(stems) != 1:
+        return ""
+    points = sorted(curve_points(summary, scales), key=lambda p: p["scale"])
+    left, bottom, top, right = 40, 30, 20, 170
+    plot_w, plot_h = width - left - right, height - bottom - top
+    lo, hi = points[0]["scale"], points[-1]["scale"]
+
+    def xy(scale: float, value: float) -> tuple[float, float]:
+        return left + plot_w * (scale - lo) / ((hi - lo) or 1), top + plot_h * (1 - value)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">']
+    for tick in (0, 50, 100):
+        y = top + plot_h * (1 - tick / 100)
+        out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.0f}" y2="{y:.0f}" stroke="#ddd"/>')
+        out.append(f'<text x="0" y="{y + 4:.0f}" font-size="11">{tick}%</text>')
+    for p in points:
+        x, _ = xy(p["scale"], 0)
+        out.append(
+            f'<text x="{x:.0f}" y="{height - 10}" font-size="11" text-anchor="middle">{p["scale"]:g}</text>'
+        )
+    for i, (key, _, label) in enumerate(CURVE):
+        color = PALETTE[i % len(PALETTE)]
+        known = [(p["scale"], p[key]) for p in points if p[key]["value"] is not None]
+        if not known:
+            continue
+        path = " ".join(f"{'M' if j == 0 else 'L'}{xy(sc, f['value'])[0]:.1f} {xy(sc, f['value'])[1]:.1f}"
+                        for j, (sc, f) in enumerate(known))  # fmt: skip
+        out.append(f'<path class="curve" d="{path}" stroke="{color}" fill="none" stroke-width="2"/>')
+        for sc, f in known:
+            if f["ci"]:
+                x, y0 = xy(sc, f["ci"][0])
+                _, y1 = xy(sc, f["ci"][1])
+                out.append(
+                    f'<path class="err" d="M{x:.1f} {y0:.1f}V{y1:.1f}" stroke="{color}" opacity="0.5"/>'
+                )
+        y = top + 14 * i
+        out.append(f'<text x="{left + plot_w + 10}" y="{y + 4}" font-size="11" fill="{color}">'
+                   f"■ {html.escape(label)}</text>")  # fmt: skip
+    out.append("</svg>")
+    return "".join(out)
+
+
 def render_report(run: dict[str, Any], answers: list[dict[str, Any]], summary: dict[str, Any]) -> str:
     e = html.escape
     personas = summary["personas"]
@@ -129,6 +185,7 @@ def render_report(run: dict[str, Any], answers: list[dict[str, Any]], summary: d
 <h1>TA Lab · run {run["id"]}</h1>
 <p class="meta">{meta}</p>
 <h2>Scores</h2><p>{legend}</p>{bar_chart_svg(summary)}
+{f"<h2>Adapter scale</h2>{sweep}" if (sweep := sweep_svg(summary)) else ""}
 <p class="meta">Bars and [brackets]: 95% intervals (Wilson score; forgetting is paired with Base on the
 same probes, Newcombe). Red: the difference from Base is larger than its interval allows by chance.</p>
 <table><tr><th></th>{head}</tr>{"".join(rows)}</table>

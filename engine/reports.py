@@ -13,7 +13,8 @@ from engine.store import Store
 FORMATS = ("csv", "jsonl", "html")
 CSV_COLUMNS = [
     "run_id", "persona_id", "probe_id", "category", "question", "answer", "passed",
-    "finish_reason", "prompt_tokens", "completion_tokens", "ttft_s", "tokens_per_s",
+    "finish_reason", "prompt_tokens", "completion_tokens", "ttft_s", "prefill_tokens",
+    "cached_tokens", "batched", "tokens_per_s",
     "model_sha256", "adapters", "kb_hash", "params", "seed", "scores", "system_prompt",
     "created_at",
 ]  # fmt: skip
@@ -35,14 +36,10 @@ def export_run(store: Store, run_id: int, fmt: str, output: Path | None = None) 
         out.parent.mkdir(parents=True, exist_ok=True)
         with out.open("w", encoding="utf-8", newline="") as fh:
             if fmt == "html":
-                from engine import scoring
                 from engine.report_html import render_report
+                from engine.runs import run_summary
 
-                summary = run.get("summary") if isinstance(run.get("summary"), dict) else None
-                if not summary:
-                    scored = [a for a in answers if a.get("passed") is not None]
-                    summary = scoring.summarize(scored, run.get("personas") or [])
-                fh.write(render_report(run, answers, summary))
+                fh.write(render_report(run, answers, run_summary(run, answers)))
             elif fmt == "csv":
                 writer = csv.DictWriter(fh, CSV_COLUMNS, extrasaction="ignore")
                 writer.writeheader()

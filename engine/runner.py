@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from engine import scoring
 from engine.chat import Message
 from engine.errors import ServerError, StoreError
+from engine.inference import InferenceRuntime
 from engine.kb import CourseKB
 from engine.models import file_sha256
 from engine.personas import Persona
 from engine.probes import Probe, ProbeSet
-from engine.runtime import Generation, Runtime, SamplingParams
+from engine.runtime import Generation, SamplingParams
 from engine.store import Store
 
 
@@ -93,6 +95,9 @@ def answer_record(
         "prompt_tokens": gen.prompt_tokens,
         "completion_tokens": gen.completion_tokens,
         "ttft_s": round(gen.ttft_s, 4),
+        "prefill_tokens": gen.prefill_tokens,
+        "cached_tokens": gen.cached_tokens,
+        "batched": int(gen.batched),
         "tokens_per_s": round(gen.tokens_per_s, 2),
         "model_sha256": model_sha256,
         "adapters": adapters,
@@ -120,8 +125,125 @@ def spill_reference(kb: CourseKB, personas: list[Persona]) -> scoring.SpillRefer
     return ref
 
 
+@dataclass(frozen=True)
+class Question:
+    """One question every persona is asked; ``assertions`` None: an ask, stored but not scored."""
+
+    id: str
+    category: str
+    text: str
+    assertions: dict[str, Any] | None = None
+
+
+def create_run(
+    store: Store,
+    runtime: InferenceRuntime,
+    *,
+    kind: str,
+    kb: CourseKB,
+    lang: str,
+    personas: list[Persona],
+    params: SamplingParams,
+    overrides: dict[str, Any] | None = None,
+    selection: dict[str, Any] | None = None,
+    probe_set: ProbeSet | None = None,
+) -> int:
+    """The run row every kind of run starts with: enough to replay it (model, KB, params, seed)."""
+    model = runtime.model
+    fields: dict[str, Any] = {}
+    if probe_set is not None:
+        fields = {"probe_set": str(probe_set.path), "probe_set_hash": probe_set.sha256}
+    return store.create_run(
+        kind=kind,
+        model_label=model.label,
+        model_path=str(model.path),
+        model_sha256=model.sha256,
+        **fields,
+        kb_path=str(kb.path),
+        kb_hash=kb.sha256,
+        lang=lang,
+        personas=[p.id for p in personas],
+        params={"sampling": params.as_dict(), "overrides": overrides or {}, **(selection or {})},
+        seed=params.seed,
+        n_ctx=runtime.n_ctx,
+        **run_origin(runtime),
+    )
+
+
+def answer_all(
+    runtime: InferenceRuntime,
+    store: Store,
+    run_id: int,
+    personas: list[Persona],
+    questions: list[Question],
+    *,
+    kb: CourseKB,
+    params: SamplingParams,
+    overrides: dict[str, Any] | None = None,
+    done: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(),
+    keep_cancelled: bool = False,
+    spill: scoring.SpillReference | None = None,
+    on_skip: Callable[[Persona, Question], None] | None = None,
+    on_start: Callable[[Persona, Question], None] | None = None,
+    on_token: Callable[[Persona, str], None] | None = None,
+    on_answer: Callable[[Persona, Question, Generation, bool | None], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> tuple[str, int]:
+    """Ask every persona every question not in ``done``; store each answer the moment it completes.
+
+    The one loop behind asks and probe runs. Personas go in the outer loop so that each adapter swap
+    (and its KV-cache reset) happens once per persona. A cancelled answer ends the run; it is kept
+    only with ``keep_cancelled`` (an ask shows what streamed; a probe run asks it again on resume).
+    Returns the status ("done" or "cancelled") and how many answers were stored.
+    """
+    answered = 0
+    source = source_of(runtime)
+    for persona in personas:
+        runtime.set_adapters(persona.adapters)
+        adapters = adapter_record(persona)
+        persona_params = persona.params(params, overrides)
+        for q in questions:
+            if (persona.id, q.id) in done:
+                if on_skip:
+                    on_skip(persona, q)
+                continue
+            if on_start:
+                on_start(persona, q)
+            gen = runtime.generate(
+                messages_for(persona, q.text),
+                persona_params,
+                on_token=partial(on_token, persona) if on_token else None,
+                should_cancel=should_cancel,
+            )
+            cancelled = gen.finish_reason == "cancelled"
+            if cancelled and not keep_cancelled:
+                return "cancelled", answered
+            scored: dict[str, Any] = {}
+            ok = None
+            if q.assertions is not None:
+                checks = scoring.check(
+                    q.assertions, gen.text, question=q.text, category=q.category, spill=spill
+                )
+                ok = scoring.passed(checks)
+                scored = {"passed": int(ok), "scores": checks}
+            store.add_answer(
+                run_id,
+                **answer_record(gen, persona, runtime.model.sha256, kb, persona_params, adapters, source),
+                probe_id=q.id,
+                category=q.category,
+                question=q.text,
+                **scored,
+            )
+            answered += 1
+            if on_answer:
+                on_answer(persona, q, gen, ok)
+            if cancelled:
+                return "cancelled", answered
+    return "done", answered
+
+
 def run_probes(
-    runtime: Runtime,
+    runtime: InferenceRuntime,
     store: Store,
     personas: list[Persona],
     probe_set: ProbeSet,
@@ -138,22 +260,10 @@ def run_probes(
 ) -> RunResult:
     model = runtime.model
     if resume_run is None:
-        run_id = store.create_run(
-            kind="probe",
-            model_label=model.label,
-            model_path=str(model.path),
-            model_sha256=model.sha256,
-            probe_set=str(probe_set.path),
-            probe_set_hash=probe_set.sha256,
-            kb_path=str(kb.path),
-            kb_hash=kb.sha256,
-            lang=lang,
-            personas=[p.id for p in personas],
-            params={"sampling": params.as_dict(), "overrides": overrides or {}, **(selection or {})},
-            seed=params.seed,
-            n_ctx=runtime.n_ctx,
-            **run_origin(runtime),
-        )
+        run_id = create_run(
+            store, runtime, kind="probe", kb=kb, lang=lang, personas=personas, params=params,
+            overrides=overrides, selection=selection, probe_set=probe_set,
+        )  # fmt: skip
     else:
         run = store.get_run(resume_run)
         if run["model_sha256"] != model.sha256:
@@ -164,53 +274,29 @@ def run_probes(
         run_id = resume_run
         store.reopen_run(run_id)
 
-    spill = spill_reference(kb, personas)
-    done = store.done_pairs(run_id)
-    source = source_of(runtime)
-    total = len(personas) * len(probes)
-    count = answered = 0
-    status = "done"
+    questions = [
+        Question(p.id, p.category, p.question[lang], p.assertions.model_dump(exclude_none=True))
+        for p in probes
+    ]
+    total = len(personas) * len(questions)
+    count = 0
+
+    def report(persona: Persona, q: Question, passed: bool | None = None, skipped: bool = False) -> None:
+        nonlocal count
+        count += 1
+        if on_progress:
+            where: dict[str, Any] = {"category": q.category, "run_id": run_id}
+            if not skipped:
+                where["question"] = q.text
+            on_progress(Progress(count, total, persona.id, q.id, passed, skipped=skipped, **where))
+
     try:
-        for persona in personas:
-            runtime.set_adapters(persona.adapters)
-            adapters = adapter_record(persona)
-            persona_params = persona.params(params, overrides)
-            for probe in probes:
-                count += 1
-                where: dict[str, Any] = {"category": probe.category, "run_id": run_id}
-                if (persona.id, probe.id) in done:
-                    if on_progress:
-                        on_progress(Progress(count, total, persona.id, probe.id, skipped=True, **where))
-                    continue
-                question = probe.question[lang]
-                gen = runtime.generate(
-                    messages_for(persona, question), persona_params, should_cancel=should_cancel
-                )
-                if gen.finish_reason == "cancelled":
-                    status = "cancelled"
-                    break
-                checks = scoring.check(
-                    probe.assertions.model_dump(exclude_none=True),
-                    gen.text,
-                    question=question,
-                    category=probe.category,
-                    spill=spill,
-                )
-                ok = scoring.passed(checks)
-                store.add_answer(
-                    run_id,
-                    **answer_record(gen, persona, model.sha256, kb, persona_params, adapters, source),
-                    probe_id=probe.id,
-                    category=probe.category,
-                    question=question,
-                    passed=int(ok),
-                    scores=checks,
-                )
-                answered += 1
-                if on_progress:
-                    on_progress(Progress(count, total, persona.id, probe.id, ok, question=question, **where))
-            if status == "cancelled":
-                break
+        status, answered = answer_all(
+            runtime, store, run_id, personas, questions, kb=kb, params=params, overrides=overrides,
+            done=store.done_pairs(run_id), spill=spill_reference(kb, personas), should_cancel=should_cancel,
+            on_skip=lambda p, q: report(p, q, skipped=True),
+            on_answer=lambda p, q, _gen, ok: report(p, q, ok),
+        )  # fmt: skip
     except ServerError as exc:  # the server went away: keep the run resumable, say how
         store.finish_run(run_id, "interrupted")
         raise ServerError(
@@ -218,21 +304,6 @@ def run_probes(
             "once the server is back",
             status=exc.status,
         ) from None
-
     summary = scoring.summarize(store.answers(run_id), [p.id for p in personas])
     store.finish_run(run_id, status, summary)
     return RunResult(run_id, status, summary, answered)
-
-
-def compare_runs(store: Store, original: int, replay: int) -> dict[str, Any]:
-    """Which answers a replay reproduced, word for word (the replayability check)."""
-    before = {(a["persona_id"], a["probe_id"]): a["answer"] for a in store.answers(original)}
-    after = {(a["persona_id"], a["probe_id"]): a["answer"] for a in store.answers(replay)}
-    shared = sorted(set(before) & set(after))
-    differing = [f"{p}/{q}" for p, q in shared if before[(p, q)] != after[(p, q)]]
-    return {
-        "original": original,
-        "compared": len(shared),
-        "identical": len(shared) - len(differing),
-        "differing": differing,
-    }

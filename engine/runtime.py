@@ -7,7 +7,9 @@ switching persona is an adapter swap (microseconds), never a model reload.
 
 KV-cache safety: ``Llama`` reuses the longest matching token prefix between
 calls, but cached keys/values are only valid for the adapter set and scales
-they were computed under. Every adapter change therefore resets the cache.
+they were computed under. Every adapter change therefore resets the live cache;
+system-prompt prefixes come back from :mod:`engine.prompt_cache`, keyed by the
+weights they were computed under.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from engine.adapters import AdapterSpec, validate_adapter
 from engine.chat import ChatRenderer, Message, RenderedPrompt, safe_prefix
 from engine.errors import AdapterError, ContextOverflowError, ModelError
 from engine.models import ModelInfo
+from engine.prompt_cache import DEFAULT_MAX_BYTES, CacheStats, PrefixKeeper, PromptCache
 
 TokenCallback = Callable[[str], None]
 AdapterKey = tuple[str, int, int]
@@ -52,6 +55,13 @@ class SamplingParams:
 
 @dataclass
 class Generation:
+    """One answer. ``ttft_s`` runs from the request to the first token, prefill included.
+
+    ``prefill_tokens`` were computed for this answer and ``cached_tokens`` reused from a cache;
+    together they are ``prompt_tokens``. A cold KB prompt costs seconds, a cached one milliseconds,
+    and the two counts say which one a TTFT figure is.
+    """
+
     text: str
     finish_reason: str  # "stop" | "length" | "cancelled"
     prompt: str
@@ -60,6 +70,9 @@ class Generation:
     ttft_s: float
     tokens_per_s: float
     total_s: float
+    prefill_tokens: int = 0
+    cached_tokens: int = 0
+    batched: bool = False
 
 
 def physical_cores() -> int:
@@ -116,6 +129,7 @@ class Runtime:
         n_ctx: int = DEFAULT_N_CTX,
         n_threads: int | None = None,
         vocab_only: bool = False,
+        prompt_cache_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.model = model
         self.vocab_only = vocab_only
@@ -124,11 +138,11 @@ class Runtime:
         self._llm: Any = None
         self._adapters: dict[AdapterKey, Any] = {}
         self._active: tuple[tuple[AdapterKey, float], ...] = ()
-        self._kv_prefix: tuple[int, ...] | None = None
         self._emitted = 0
         self._prefix_lens: dict[str | None, int] = {}
         self.cache_resets = 0
         self._load()
+        self._prefix = PrefixKeeper(self._llm, lambda: self.model.sha256, prompt_cache_bytes)
 
     # -- loading ---------------------------------------------------------
     def _load(self) -> None:
@@ -164,6 +178,7 @@ class Runtime:
             self._llm.close()
             self._llm = None
             self._adapters.clear()
+            self._prefix.cache.clear()
 
     def __enter__(self) -> Runtime:
         return self
@@ -253,8 +268,15 @@ class Runtime:
 
     def reset_cache(self) -> None:
         self._llm.reset()
-        self._kv_prefix = None
+        self._prefix.live = None
         self.cache_resets += 1
+
+    @property
+    def prompt_cache(self) -> PromptCache:
+        return self._prefix.cache
+
+    def cache_stats(self) -> CacheStats:
+        return self._prefix.cache.stats()
 
     def _stable_prefix_len(self, messages: list[Message]) -> int:
         """Tokens shared by every question under this system prompt.
@@ -276,17 +298,19 @@ class Runtime:
             self._prefix_lens[system] = n
         return self._prefix_lens[system]
 
-    def _prepare_prefix(self, tokens: list[int], prefix_len: int) -> None:
-        llm = self._llm
-        prefix = tuple(tokens[:prefix_len])
-        if prefix_len and self._kv_prefix == prefix and llm.n_tokens >= prefix_len:
-            llm.n_tokens = prefix_len
-            llm._ctx.kv_cache_seq_rm(-1, prefix_len, -1)
-            return
-        self.reset_cache()
-        if prefix_len:
-            llm.eval(list(prefix))
-            self._kv_prefix = prefix
+    def warm(self, messages: list[Message]) -> int:
+        """Evaluate and keep these messages' system-prompt prefix under the current adapters.
+
+        The window calls it for each persona while the class is still typing, so even the first
+        question is answered from the prompt cache. Returns the prefix tokens computed (0: cached).
+        """
+        tokens = self.tokenize(self.render(messages).text)
+        prefix_len = min(self._stable_prefix_len(messages), len(tokens) - 1)
+        if prefix_len <= 0 or len(tokens) >= self.n_ctx:
+            return 0
+        if self._prefix.key(self._active, tuple(tokens[:prefix_len])) in self.prompt_cache:
+            return 0
+        return prefix_len - self._prefix.prepare(tokens, prefix_len, self._active)
 
     # -- generation ------------------------------------------------------
     def _stream_visible(
@@ -315,6 +339,7 @@ class Runtime:
         """Stream one answer; cancellation is checked between tokens."""
         import llama_cpp
 
+        start = time.perf_counter()  # the answer is asked for now: its prefill counts towards TTFT
         params = params or SamplingParams()
         rendered = self.render(messages)
         tokens = self.tokenize(rendered.text)
@@ -324,14 +349,14 @@ class Runtime:
 
         llm = self._llm
         self._emitted = 0
-        self._prepare_prefix(tokens, min(self._stable_prefix_len(messages), len(tokens) - 1))
+        prefix_len = min(self._stable_prefix_len(messages), len(tokens) - 1)
+        cached = self._prefix.prepare(tokens, prefix_len, self._active)
         llm.set_seed(params.seed)
         vocab = llm._model.vocab
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         out: list[int] = []
         text_parts: list[str] = []
         finish = "length"
-        start = time.perf_counter()
         first = last = start
         stream = llm.generate(
             tokens,
@@ -378,4 +403,6 @@ class Runtime:
             ttft_s=(first - start) if n else (end - start),
             tokens_per_s=((n - 1) / (last - first)) if n > 1 and last > first else 0.0,
             total_s=end - start,
+            prefill_tokens=len(tokens) - cached,
+            cached_tokens=cached,
         )

@@ -50,11 +50,17 @@ def pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:.0f}%"
 
 
+def figure_parts(key: str, value: float | None) -> tuple[str, str]:
+    """The number and its unit ("pts" or ""): a front end words the unit in its own language."""
+    if key == "forgetting" and value is not None:
+        return f"{value * 100:+.0f}", "pts"
+    return pct(value), ""
+
+
 def format_figure(key: str, value: float | None) -> str:
     """Rates as percentages; forgetting as a signed difference in points."""
-    if key == "forgetting" and value is not None:
-        return f"{value * 100:+.0f} pts"
-    return pct(value)
+    number, unit = figure_parts(key, value)
+    return f"{number} {unit}" if unit else number
 
 
 def format_interval(key: str, ci: list[float] | None) -> str:

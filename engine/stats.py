@@ -105,3 +105,19 @@ def paired(first: dict[str, bool], second: dict[str, bool]) -> Paired | None:
     b = sum(1 for k in shared if first[k] and not second[k])
     c = sum(1 for k in shared if not first[k] and second[k])
     return Paired(a, b, c, len(shared) - a - b - c)
+
+
+#: Two-sided 97.5% quantiles of Student's t for 1..10 degrees of freedom (beyond: the normal's).
+_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228]
+
+
+def mean_interval(values: list[float]) -> tuple[float, Interval | None]:
+    """Mean across seeds and its 95% t interval (None with a single seed: no spread to measure)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, None
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    t = _T975[n - 2] if n - 2 < len(_T975) else Z95
+    half = t * sd / math.sqrt(n)
+    return mean, Interval(mean - half, mean + half)

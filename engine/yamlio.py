@@ -44,20 +44,36 @@ def load_yaml(path: Path, error: type[TalabError] = KBError) -> tuple[Any, dict[
     return parse_yaml(text, path, error)
 
 
-def parse_yaml(text: str, path: Path, error: type[TalabError] = KBError) -> tuple[Any, dict[Loc, int]]:
-    """Parse text that may not be on disk yet (the KB editor validates as you type)."""
+class YAMLSyntaxError(Exception):
+    """Text that is not YAML, with the line and the problem as fields (the KB editor lists them)."""
+
+    def __init__(self, path: Path, line: int | None, problem: str) -> None:
+        self.path, self.line, self.problem = path, line, problem
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: invalid YAML: {problem}")
+
+
+def compose_yaml(text: str, path: Path) -> tuple[Any, dict[Loc, int]]:
+    """The data and the line of every key path; :class:`YAMLSyntaxError` if the text is not YAML."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise error(f"{where}: invalid YAML: {problem}") from None
+        raise YAMLSyntaxError(path, mark.line + 1 if mark is not None else None, problem) from None
     lines: dict[Loc, int] = {}
     if node is not None:
         _line_map(node, (), lines)
     return data, lines
+
+
+def parse_yaml(text: str, path: Path, error: type[TalabError] = KBError) -> tuple[Any, dict[Loc, int]]:
+    """Parse text that may not be on disk yet; a syntax error becomes one ``error`` line."""
+    try:
+        return compose_yaml(text, path)
+    except YAMLSyntaxError as exc:
+        raise error(str(exc)) from None
 
 
 @dataclass(frozen=True)

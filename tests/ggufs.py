@@ -68,3 +68,11 @@ def write_lora(
         general_type="adapter",
         kv={"adapter.type": "lora", "adapter.lora.alpha": float(rank)},
     )
+
+
+def write_model_lora(path: Path, model_path: Path | None = None, **kw: object) -> Path:
+    """A small valid LoRA for the default model (or ``model_path``), where a test needs a trained adapter."""
+    from engine.models import load_model_info
+
+    info = load_model_info(str(model_path) if model_path else "default")
+    return write_lora(path, {t.name: t.shape for t in info.header.tensors}, **kw)  # type: ignore[arg-type]

@@ -16,14 +16,16 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 class ServerProcess:
-    def __init__(self, model: Path, loras: list[Path], *, port: int = 0, parallel: int = 1) -> None:
-        self.model, self.loras, self.parallel = model, loras, parallel
+    def __init__(
+        self, model: Path, loras: list[Path], *, port: int = 0, parallel: int = 1, threads: int = 1
+    ) -> None:
+        self.model, self.loras, self.parallel, self.threads = model, loras, parallel, threads
         self.port = port
         self.url = ""
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self, timeout_s: float = 60.0) -> ServerProcess:
-        cmd = [sys.executable, "-m", "engine.remote.embedded", "-m", str(self.model), "-t", "1",
+        cmd = [sys.executable, "-m", "engine.remote.embedded", "-m", str(self.model), "-t", str(self.threads),
                "-c", str(2048 * self.parallel), "-np", str(self.parallel), "--port", str(self.port),
                "--cache-ram", "0", "--lora-init-without-apply"]  # fmt: skip
         for lora in self.loras:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import configparser
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -172,3 +173,48 @@ def test_a_build_that_cannot_fine_tune_fails_the_self_test_in_one_line(
     assert len(err) == 1 and "cannot fine-tune" in err[0] and "peft" in err[0], captured.err
     assert "Traceback" not in captured.err
     assert "ok:" not in captured.out and "gui " not in captured.out  # no success line, no GUI check
+
+
+@pytest.mark.integration
+def test_a_wheel_in_a_clean_venv_carries_the_course_and_runs_a_probe(
+    tmp_path: Path, talab_home: Path
+) -> None:
+    """`pip install .` gives a working `talab probe`: the KB, personas and probes travel in the wheel.
+
+    No download: the wheel is built without isolation and installed with --no-deps into a venv of
+    its own; the shared venv's packages (llama.cpp, the model) are added after it by a .pth line,
+    which adds that folder but not its .pth files, so the editable TA Lab there stays out of sight.
+    """
+    src = tmp_path / "src"
+    for name in ("engine", "desktop", "course_kb"):
+        shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, src / name)
+    pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check", "--no-input"]
+    run = {"check": True, "capture_output": True, "text": True, "timeout": 120}
+    dist = tmp_path / "dist"
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", dist, src], **run)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", venv], **run)
+    py = venv / "bin" / "python"
+    (wheel,) = dist.glob("talab-*.whl")
+    subprocess.run([*pip, "--python", py, "install", "--no-deps", "--no-index", wheel], **run)
+    purelib = subprocess.run([py, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], **run)
+    shared = next(p for p in sys.path if p.endswith("site-packages") and Path(p, "llama_cpp").is_dir())
+    Path(purelib.stdout.strip(), "zz_shared_venv.pth").write_text(shared + "\n", encoding="utf-8")
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "TALAB_HOME": str(talab_home)}
+    env.pop("PYTHONPATH", None)
+    where = subprocess.run([py, "-c", "import engine, course_kb; print(engine.__file__)"], cwd=elsewhere,
+                           env=env, **run)  # fmt: skip
+    assert where.stdout.startswith(str(venv)), where.stdout
+    # one short answer from Base: the Lab still loads the KB, renders every persona's prompt from
+    # its template and reads the probe set, and Prompted TA's 500-token prompt would triple the time
+    talab = [venv / "bin" / "talab", "probe", "--limit", "1", "--personas", "base", "--max-tokens", "8"]
+    proc = subprocess.run([*talab, "--json"], cwd=elsewhere, env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["status"] == "done" and result["counts"] == {"base": {"identity": 1}}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from desktop.i18n import tr
 from desktop.views.personas import PersonaPicker, start_stop_buttons
+from engine.lab import PersonaInfo
 
 #: (button label, question): the lecture's questions, one click each. The labels are translated
 #: when shown; the questions are what the model is asked, so they stay as written.
@@ -50,11 +53,8 @@ class PromptDialog(QDialog):
 
 
 class AnswerColumn(QGroupBox):
-    def __init__(
-        self, title: str, detail: dict[str, Any] | None = None, parent: QWidget | None = None
-    ) -> None:
+    def __init__(self, title: str, detail: PersonaInfo | None = None, parent: QWidget | None = None) -> None:
         super().__init__(title, parent)
-        detail = detail or {}
         layout = QVBoxLayout(self)
         head = QHBoxLayout()
         self.setup = QLabel(setup_text(detail))
@@ -66,7 +66,7 @@ class AnswerColumn(QGroupBox):
         self.prompt_button.clicked.connect(self.show_prompt)
         head.addWidget(self.prompt_button)
         layout.addLayout(head)
-        self.prompt = str(detail.get("system_prompt", ""))
+        self.prompt = detail.system_prompt if detail else ""
         self.dialog: PromptDialog | None = None
         self.pieces = 0
         self.done = False
@@ -85,10 +85,11 @@ class AnswerColumn(QGroupBox):
         self.dialog = PromptDialog(self.title(), self.prompt, self)
         self.dialog.show()
 
-    def append(self, piece: str) -> None:
+    def append(self, piece: str, tokens: int = 1) -> None:
+        """One frame's worth of streamed text (see desktop.workers.TokenCoalescer)."""
         self.text.moveCursor(self.text.textCursor().MoveOperation.End)
         self.text.insertPlainText(piece)
-        self.pieces += 1
+        self.pieces += tokens
         self.stats.setText(tr("{n} tokens so far…", n=self.pieces))
 
     def finish(self, info: dict[str, Any]) -> None:
@@ -101,23 +102,33 @@ class AnswerColumn(QGroupBox):
 
 
 def answer_stats(info: dict[str, Any]) -> str:
-    """The line under an answer (and in a probe cell's evidence): length, speed, time to first token."""
-    return tr(
+    """The line under an answer (and in a probe cell's evidence): length, speed, time to first token.
+
+    The first token is timed from the request, so a prompt computed now (not reused from the
+    prompt cache) is part of it; the prompt's split says which case the figure is.
+    """
+    line = tr(
         "{tokens} tokens · {rate} tok/s · first token {ms} ms",
         tokens=info.get("completion_tokens", 0),
         rate=f"{info.get('tokens_per_s') or 0:.0f}",
         ms=f"{(info.get('ttft_s') or 0) * 1000:.0f}",
     )
+    if info.get("prefill_tokens") is None:  # answers stored before the split was recorded
+        return line
+    return line + tr(
+        " · prompt {computed} computed, {cached} cached",
+        computed=info.get("prefill_tokens") or 0,
+        cached=info.get("cached_tokens") or 0,
+    )
 
 
-def setup_text(detail: dict[str, Any]) -> str:
+def setup_text(detail: PersonaInfo | None) -> str:
     """What makes a persona differ from Base, on two lines: its prompt, then its adapters."""
-    if not detail:
+    if detail is None:
         return ""
-    prompt = tr("system prompt ✓") if detail.get("system_prompt") else tr("no system prompt")
+    prompt = tr("system prompt ✓") if detail.system_prompt else tr("no system prompt")
     adapters = [
-        tr("adapter {name} ×{scale}", name=name, scale=f"{scale:g}")
-        for name, scale in detail.get("adapters") or []
+        tr("adapter {name} ×{scale}", name=name, scale=f"{scale:g}") for name, scale in detail.adapters
     ]
     return f"{prompt}\n{', '.join(adapters) or tr('no adapter')}"
 
@@ -130,7 +141,7 @@ class CompareView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.columns: dict[str, AnswerColumn] = {}
-        self.details: dict[str, dict[str, Any]] = {}
+        self.details: dict[str, PersonaInfo] = {}
         outer = QVBoxLayout(self)
         row = QHBoxLayout()
         self.question = QLineEdit()
@@ -191,10 +202,10 @@ class CompareView(QWidget):
         QShortcut(QKeySequence("Ctrl+L"), self, self._focus_question)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop.emit)
 
-    def set_details(self, personas: list[dict[str, Any]]) -> None:
-        self.details = {p["id"]: p for p in personas}
+    def set_details(self, personas: Sequence[PersonaInfo]) -> None:
+        self.details = {p.id: p for p in personas}
         merged = self.details.get("merged")
-        usable = bool(merged and merged.get("available"))
+        usable = bool(merged and merged.available)
         self.alpha.setEnabled(usable)
         self.alpha_label.setEnabled(usable)
 
@@ -211,7 +222,8 @@ class CompareView(QWidget):
 
     def _resolved(self, pid: str) -> str:
         """The Merged persona at the slider's α: ``merged:0.35`` (the engine scales its adapter)."""
-        default = (self.details.get(pid) or {}).get("scale")
+        detail = self.details.get(pid)
+        default = detail.scale if detail else None
         if pid == "merged" and default is not None and abs(self.alpha_value - default) > 1e-9:
             return f"merged:{self.alpha_value:g}"
         return pid
@@ -240,11 +252,13 @@ class CompareView(QWidget):
         self.columns = {}
         for pid in personas:
             base, _, scale = pid.partition(":")
-            detail = dict(self.details.get(base, {}))
+            detail = self.details.get(base)
             title = self.picker.name(base)
             if scale:
                 title = f"{title.split(' α=')[0]} α={scale}"
-                detail["adapters"] = [[name, float(scale)] for name, _ in detail.get("adapters") or []]
+                if detail is not None:
+                    scaled = tuple((name, float(scale)) for name, _ in detail.adapters)
+                    detail = replace(detail, adapters=scaled)
             col = AnswerColumn(title, detail)
             col.setObjectName(f"column-{pid}")
             self.columns_row.addWidget(col, 1)
@@ -263,9 +277,9 @@ class CompareView(QWidget):
         if pid in self.columns:
             self.columns[pid].text.setPlaceholderText(tr("Thinking…"))
 
-    def on_token(self, pid: str, piece: str) -> None:
+    def on_token(self, pid: str, piece: str, tokens: int = 1) -> None:
         if pid in self.columns:
-            self.columns[pid].append(piece)
+            self.columns[pid].append(piece, tokens)
 
     def on_done(self, pid: str, info: dict[str, Any]) -> None:
         if pid in self.columns:

@@ -7,6 +7,7 @@ database while the worker writes answers to it.
 from __future__ import annotations
 
 import html
+import platform
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,7 @@ from desktop.i18n import tr
 from desktop.views.probe_grid import figure_text
 from engine.errors import TalabError
 from engine.reports import export_run
-from engine.runner import compare_runs
-from engine.scoring import compare_figures, summarize
+from engine.runs import compare_two, is_resumable
 from engine.store import open_store
 
 COLUMNS = [
@@ -41,9 +41,21 @@ COLUMNS = [
     "Status",
     "Answers",
     "Model",
+    "Source",
     "Personas",
 ]  # the long one last; tr() on show
-RESUMABLE = ("cancelled", "interrupted")
+
+
+def run_source(run: dict[str, Any]) -> str:
+    """Where a run's answers came from: a server's URL, another student's machine, or this computer."""
+    origin: dict[str, Any] = run["origin"] if isinstance(run.get("origin"), dict) else {}
+    machine = origin.get("machine")
+    elsewhere = machine if machine and machine != platform.node() else None
+    if origin.get("server"):
+        return f"{origin['server']} ({elsewhere})" if elsewhere else str(origin["server"])
+    return elsewhere or tr("this computer")
+
+
 #: figures where a rise is bad news: the change is coloured the other way round
 LOWER_IS_BETTER = ("forgetting", "overgeneralisation_rate")
 
@@ -159,7 +171,7 @@ class HistoryView(QWidget):
         self.open_button.setEnabled(len(ids) == 1)
         self.compare_button.setEnabled(len(ids) == 2)
         one = self._run(ids[0]) if len(ids) == 1 else {}
-        self.resume_button.setEnabled(one.get("kind") == "probe" and one.get("status") in RESUMABLE)
+        self.resume_button.setEnabled(is_resumable(one))
 
     @Slot(str)
     def apply_filter(self, text: str) -> None:
@@ -186,7 +198,7 @@ class HistoryView(QWidget):
             self.open_run.emit(run_id, False)
             return
         try:
-            store = open_store()
+            store = open_store(read_only=True)
             answers = store.answers(run_id)
             store.close()
         except TalabError as exc:
@@ -223,10 +235,8 @@ class HistoryView(QWidget):
             return
         a, b = ids[1], ids[0]  # rows are newest first: the older run is A
         try:
-            store = open_store()
-            runs = [store.get_run(a), store.get_run(b)]
-            answers = [store.answers(a), store.answers(b)]
-            same = compare_runs(store, a, b)
+            store = open_store(read_only=True)
+            diff = compare_two(store, a, b)
             store.close()
         except TalabError as exc:
             self.result.setText(str(exc))
@@ -238,22 +248,16 @@ class HistoryView(QWidget):
             + e(
                 tr(
                     "{identical} of {compared} shared answers are identical word for word.",
-                    identical=same["identical"],
-                    compared=same["compared"],
+                    identical=diff.identical,
+                    compared=diff.compared,
                 )
             )
             + "</p>",
         ]
-        if all(r.get("kind") == "probe" for r in runs):
-            summaries = [
-                r.get("summary") or summarize(ans, list(r.get("personas") or []))
-                for r, ans in zip(runs, answers, strict=True)
-            ]
-            parts.append(_figures_table(compare_figures(summaries[0], summaries[1])))
+        if diff.figures is not None:
+            parts.append(_figures_table(diff.figures))
         else:
-            later = {(x["persona_id"], x.get("question")): x for x in answers[1]}
-            for x in answers[0]:
-                y = later.get((x["persona_id"], x.get("question")))
+            for x, y in diff.pairs:
                 parts.append(
                     f"<p><b>{e(x['persona_id'])}</b> · <i>{e(x.get('question') or '')}</i><br>"
                     f"A: {e(x.get('answer') or '')}<br>B: {e(y.get('answer') or '') if y else '–'}</p>"
@@ -275,7 +279,7 @@ class HistoryView(QWidget):
                 return None
             path = Path(chosen)
         try:
-            store = open_store()
+            store = open_store(read_only=True)
             out = export_run(store, run_id, fmt, path)
             store.close()
         except TalabError as exc:
@@ -287,7 +291,7 @@ class HistoryView(QWidget):
     @Slot()
     def refresh(self) -> None:
         try:
-            store = open_store()
+            store = open_store(read_only=True)
             self.runs = store.list_runs(200)
             path = store.path
             store.close()
@@ -308,7 +312,7 @@ class HistoryView(QWidget):
             values = [
                 str(run["id"]), (run.get("created_at") or "")[:16].replace("T", " "),
                 tr(run.get("kind") or ""), tr(run.get("status") or ""), str(run.get("n_answers", 0)),
-                run.get("model_label") or "",
+                run.get("model_label") or "", run_source(run),
                 ", ".join(personas) if isinstance(personas, list) else "",
             ]  # fmt: skip
             for c, value in enumerate(values):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from desktop.i18n import persona_name, tr
+from engine.lab import PersonaInfo
 
 
 class PersonaPicker(QWidget):
@@ -22,24 +23,22 @@ class PersonaPicker(QWidget):
         self.boxes: dict[str, QCheckBox] = {}
         self._layout.addStretch(1)
 
-    def set_personas(self, personas: list[dict[str, Any]], checked: list[str]) -> None:
+    def set_personas(self, personas: Sequence[PersonaInfo], checked: list[str]) -> None:
         for box in self.boxes.values():
             box.deleteLater()
         self.boxes.clear()
         for i, p in enumerate(personas):
-            name = persona_name(p["name"])  # the engine's names are English: the UI translates them
+            name = persona_name(p.name)  # the engine's names are English: the UI translates them
             box = QCheckBox(name)
-            box.setObjectName(f"persona-{p['id']}")
-            box.setEnabled(p["available"])
-            box.setChecked(p["available"] and p["id"] in checked)
-            box.setToolTip(
-                tr(p["role"]) if p["available"] else tr("Unavailable: {reason}", reason=p["reason"])
-            )
-            if not p["available"]:
+            box.setObjectName(f"persona-{p.id}")
+            box.setEnabled(p.available)
+            box.setChecked(p.available and p.id in checked)
+            box.setToolTip(tr(p.role) if p.available else tr("Unavailable: {reason}", reason=p.reason))
+            if not p.available:
                 box.setText(tr("{name} (not trained)", name=name))
             box.toggled.connect(self.changed)
             self._layout.insertWidget(1 + i, box)
-            self.boxes[p["id"]] = box
+            self.boxes[p.id] = box
 
     def selected(self) -> list[str]:
         return [pid for pid, box in self.boxes.items() if box.isChecked() and box.isEnabled()]

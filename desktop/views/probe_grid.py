@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QWidg
 
 from desktop.i18n import persona_name, tr
 from desktop.views.compare import answer_stats
-from engine.scoring import FIGURES, flagged_figures, format_figure, format_interval
+from engine.scoring import FIGURES, figure_parts, flagged_figures, format_interval
 
 PASS_BG = "#bfe8bf"
 FAIL_BG = "#f5bcbb"
@@ -33,8 +33,8 @@ def display_name(pid: str, names: dict[str, str]) -> str:
 
 def figure_text(key: str, value: float | None) -> str:
     """The engine's figure, with its "pts" unit in the UI language."""
-    text = format_figure(key, value)
-    return tr("{n} pts", n=text[:-4]) if text.endswith(" pts") else text
+    number, unit = figure_parts(key, value)
+    return tr("{n} pts", n=number) if unit == "pts" else number
 
 
 def figure_label(label: str) -> str:

@@ -47,9 +47,9 @@ from desktop.prefs import (
 )
 from engine import paths
 from engine.errors import TalabError
+from engine.lab import LabConfig
 from engine.models import load_model_info
 from engine.runtime import SamplingParams, physical_cores
-from engine.session import LabConfig
 
 #: Under the UI language choice, in both languages: whoever switches may not read the one shown now.
 RESTART_NOTE = (
@@ -100,6 +100,13 @@ class SettingsDialog(QDialog):
         row.addWidget(browse)
         form.addRow("", row)
         self._on_model_kind()
+
+        self.server = QLineEdit(config.server or "")
+        self.server.setPlaceholderText(tr("this computer (or a server URL, e.g. http://lab-gpu:8080)"))
+        self.server.setToolTip(
+            tr("A llama-server or vLLM started with talab serve; empty: answer in-process")
+        )
+        form.addRow(tr("Answers from"), self.server)
 
         self.threads = QSpinBox()
         self.threads.setRange(0, max(os.cpu_count() or 1, 1))
@@ -226,6 +233,7 @@ class SettingsDialog(QDialog):
             data_dir="" if data_dir == self._data_dir_was else data_dir,
             ui_lang=str(self.ui_lang.currentData()),
             presentation=self.presentation.isChecked(),
+            server=self.server.text().strip(),
         )
 
     def problem(self, values: SettingsValues) -> str | None:
@@ -236,6 +244,13 @@ class SettingsDialog(QDialog):
             load_model_info(values.model)  # the header only: fast, and catches non-GGUF files
         except TalabError as exc:
             return tr("Model not changed: {error}", error=exc)
+        if values.server:
+            from engine.remote.http import normalise_url
+
+            try:
+                normalise_url(values.server)
+            except TalabError as exc:
+                return str(exc)
         if values.data_dir:
             try:
                 Path(values.data_dir).expanduser().mkdir(parents=True, exist_ok=True)
@@ -308,7 +323,13 @@ class SettingsHost(_Window):
             messages.append(tr("The data directory {path} applies after a restart", path=values.data_dir))
         if messages:
             self.statusBar().showMessage("  ".join(messages))
-        new = replace(self.config, model=values.model, n_ctx=values.n_ctx, n_threads=values.n_threads)
+        new = replace(
+            self.config,
+            model=values.model,
+            n_ctx=values.n_ctx,
+            n_threads=values.n_threads,
+            server=values.server or None,
+        )
         if new != self.config:
             self._fallback, self.config = self.config, new
             store_config(self.settings, new)

@@ -8,9 +8,6 @@ KB itself is never touched.
 
 from __future__ import annotations
 
-import re
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -36,7 +33,8 @@ from desktop.views.personas import start_stop_buttons
 from engine import paths
 from engine.adapters import AdapterStatus
 from engine.errors import TalabError
-from engine.finetune.dataset import build_examples, describe, read_jsonl, to_jsonl, write_jsonl
+from engine.finetune import events as ev
+from engine.finetune.dataset import Example, build_examples, kind_counts, parse_jsonl, to_jsonl, write_jsonl
 from engine.finetune.train import TrainSpec
 from engine.kb import load_kb
 
@@ -53,9 +51,9 @@ def _duration(seconds: float) -> str:
     return tr("{m} min {s} s", m=s // 60, s=f"{s % 60:02d}") if s >= 60 else tr("{s} s", s=s)
 
 
-def kinds_text(kinds: str) -> str:
-    """The engine's "3 identity, 2 replay" with the kinds in the UI language (numbers stay)."""
-    return re.sub(r"(\d+) ([a-z_]+)", lambda m: f"{m[1]} {tr(m[2])}", kinds)
+def kinds_text(kinds: dict[str, int]) -> str:
+    """Examples per kind, "3 identity, 2 replay", with the kinds in the UI language."""
+    return ", ".join(f"{n} {tr(kind)}" for kind, n in kinds.items())
 
 
 def adapter_text(status: AdapterStatus) -> str:
@@ -213,15 +211,12 @@ class TrainView(QWidget):
         note = (
             tr(" · <b>edited</b>: training uses your copy") if edited else tr(" · built from the course KB")
         )
-        kinds = kinds_text(describe(examples))
+        kinds = kinds_text(kind_counts(examples))
         self.dataset_info.setText(tr("{n} examples ({kinds})", n=len(examples), kinds=kinds) + note)
 
     @staticmethod
-    def _parse(text: str) -> list[Any]:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "training data"
-            path.write_text(text, encoding="utf-8")
-            return read_jsonl(path)
+    def _parse(text: str) -> list[Example]:
+        return parse_jsonl(text, "training data")
 
     def _dataset_option(self) -> dict[str, Any]:
         """An edited dataset is saved to the data directory and trained on; else the KBs are."""
@@ -229,7 +224,7 @@ class TrainView(QWidget):
         if text == self._generated:
             return {"kb_paths": self.kb_paths, "dataset_path": None}
         examples = self._parse(text)
-        out = write_jsonl(examples, paths.data_dir() / "datasets" / "xiaojin-edited.jsonl")
+        out = write_jsonl(examples, paths.data_dir() / "datasets" / f"{paths.DEFAULT_ADAPTER}-edited.jsonl")
         return {"kb_paths": self.kb_paths, "dataset_path": str(out)}
 
     # -- running -------------------------------------------------------------
@@ -261,57 +256,56 @@ class TrainView(QWidget):
         else:
             self.progress.hide()
 
-    def on_event(self, event: dict[str, Any]) -> None:
-        kind = event.get("event")
-        if kind == "replay":
-            self.progress.setMaximum(event["total"])
-            self.progress.setValue(event["done"])
+    def on_event(self, event: ev.TrainEvent) -> None:
+        if isinstance(event, ev.Replay):
+            self.progress.setMaximum(event.total)
+            self.progress.setValue(event.done)
             self.status.setText(
                 tr(
                     "The base model answers replay prompts ({done}/{total})…",
-                    done=event["done"],
-                    total=event["total"],
+                    done=event.done,
+                    total=event.total,
                 )
             )
-        elif kind == "start":
+        elif isinstance(event, ev.Start):
             self.status.setText(
                 tr(
                     "{n} examples ({kinds}), {steps} steps",
-                    n=event["examples"],
-                    kinds=kinds_text(str(event["kinds"])),
-                    steps=event["steps"],
+                    n=event.examples,
+                    kinds=kinds_text(event.kinds),
+                    steps=event.steps,
                 )
             )
-        elif kind == "loading":
+        elif isinstance(event, ev.Loading):
             self.status.setText(tr("Loading the model into torch…"))
-        elif kind == "step":
-            self.progress.setMaximum(event["steps"])
-            self.progress.setValue(event["step"])
+        elif isinstance(event, ev.Step):
+            self.progress.setMaximum(event.steps)
+            self.progress.setValue(event.step)
             self.status.setText(
                 tr(
                     "Step {step}/{steps} · epoch {epoch} · loss {loss} · about {eta} left · "
                     "peak memory {gb} GB",
-                    step=event["step"],
-                    steps=event["steps"],
-                    epoch=event.get("epoch", 1),
-                    loss=f"{event['loss']:.3f}",
-                    eta=_duration(event.get("eta_s", 0)),
-                    gb=f"{event.get('peak_rss_mb', 0) / 1024:.1f}",
+                    step=event.step,
+                    steps=event.steps,
+                    epoch=event.epoch,
+                    loss=f"{event.loss:.3f}",
+                    eta=_duration(event.eta_s),
+                    gb=f"{event.peak_rss_mb / 1024:.1f}",
                 )
             )
-            self.losses.append(float(event["loss"]))
+            self.losses.append(float(event.loss))
             self.chart.set_values(self.losses)
-        elif kind == "exporting":
+        elif isinstance(event, ev.Exporting):
             self.status.setText(tr("Writing the GGUF adapter…"))
 
-    def show_done(self, done: dict[str, Any]) -> None:
+    def show_done(self, done: ev.Done) -> None:
         self.status.setText(
             tr(
                 "Done in {duration}, final loss {loss}, peak memory {gb} GB. "
                 "The fine-tuned personas are now available in Compare and Probes.",
-                duration=_duration(done.get("seconds", 0)),
-                loss=f"{done.get('final_loss', 0):.3f}",
-                gb=f"{done.get('peak_rss_mb', 0) / 1024:.1f}",
+                duration=_duration(done.seconds),
+                loss=f"{done.final_loss:.3f}",
+                gb=f"{done.peak_rss_mb / 1024:.1f}",
             )
         )
 

@@ -247,12 +247,24 @@ def read_jsonl(path: Path) -> list[Example]:
         raise DatasetError(f"Dataset file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DatasetError(f"Cannot read dataset {path}: {exc}") from None
-    out = [_parse_line(line, f"{path}:{n}") for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    return parse_jsonl(text, str(path))
+
+
+def parse_jsonl(text: str, name: str = "training data") -> list[Example]:
+    """Parse a dataset that may not be on disk (the Train tab checks it as you type); errors name
+    ``name`` and the line."""
+    out = [_parse_line(line, f"{name}:{n}") for n, line in enumerate(text.splitlines(), 1) if line.strip()]
     if not out:
-        raise DatasetError(f"Dataset {path} has no examples")
+        raise DatasetError(f"Dataset {name} has no examples")
     return out
 
 
-def describe(examples: list[Example]) -> str:
+def kind_counts(examples: list[Example]) -> dict[str, int]:
+    """Examples per kind, in KINDS order: the trainer's start event carries it as a fact."""
     counts = Counter(e.kind for e in examples)
-    return ", ".join(f"{counts[k]} {k}" for k in KINDS if counts[k])
+    return {k: counts[k] for k in KINDS if counts[k]}
+
+
+def describe(examples: list[Example]) -> str:
+    """ "3 identity, 2 replay": for the manifest and the terminal, in English."""
+    return ", ".join(f"{n} {k}" for k, n in kind_counts(examples).items())

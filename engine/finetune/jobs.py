@@ -15,26 +15,23 @@ never fill one pipe while the parent waits on the other.
 
 from __future__ import annotations
 
-import json
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 from engine.errors import Cancelled, TalabError
+from engine.finetune.events import Done, TrainEvent, classify_end, parse_line
 from engine.finetune.registry import discard_staged
 from engine.finetune.train import TrainSpec
 
-Event = dict[str, Any]
 KILL_AFTER_S = 5.0
 #: stderr lines kept for the error message (a traceback's last line is the one that says what broke)
 STDERR_LINES = 20
-CANCELLED_MESSAGE = "Training cancelled; the previous adapter (if any) is unchanged"
 
 
 def command(spec_file: Path) -> list[str]:
@@ -42,29 +39,6 @@ def command(spec_file: Path) -> list[str]:
     if getattr(sys, "frozen", False):
         return [sys.executable, "--train-worker", "--spec", str(spec_file)]
     return [sys.executable, "-m", "engine.finetune.train", "--spec", str(spec_file)]
-
-
-def last_line(lines: Iterable[str]) -> str:
-    """The last non-blank line, shortened: enough to name the failure, never a whole traceback."""
-    text = next((line.strip() for line in reversed(list(lines)) if line.strip()), "no output")
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
-def stopped_message(code: int, stderr_tail: str, *, killed_by: int | None = None) -> str:
-    """One line for a trainer that ended without ``done`` or ``error`` (crash, kill, out of memory)."""
-    if killed_by is not None:
-        try:
-            name = signal.Signals(killed_by).name
-        except ValueError:
-            name = f"signal {killed_by}"
-        return (
-            f"The training process was killed ({name}), perhaps because the computer ran out of memory; "
-            "the previous adapter (if any) is unchanged"
-        )
-    return (
-        f"The training process stopped unexpectedly (exit {code}): {stderr_tail}; "
-        "the previous adapter (if any) is unchanged"
-    )
 
 
 def _own_group() -> dict[str, Any]:
@@ -100,12 +74,11 @@ def _watch(
         threading.Event().wait(0.1)
 
 
-def _read_events(stream: IO[str], on_event: Callable[[Event], None] | None) -> Event:
-    last: Event = {}
+def _read_events(stream: IO[str], on_event: Callable[[TrainEvent], None] | None) -> TrainEvent | None:
+    last: TrainEvent | None = None
     for line in stream:
-        try:
-            event = json.loads(line)
-        except ValueError:
+        event = parse_line(line)
+        if event is None:
             continue
         last = event
         if on_event is not None:
@@ -115,11 +88,11 @@ def _read_events(stream: IO[str], on_event: Callable[[Event], None] | None) -> E
 
 def run_training(
     spec: TrainSpec,
-    on_event: Callable[[Event], None] | None = None,
+    on_event: Callable[[TrainEvent], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     *,
     program: list[str] | None = None,
-) -> Event:
+) -> Done:
     """Block until training ends; return the ``done`` event or raise a clear one-line error.
 
     ``program`` replaces the trainer's command line up to the spec file (tests use a scripted
@@ -146,7 +119,7 @@ def run_training(
                 )
             for t in threads:
                 t.start()
-            last: Event = {}
+            last: TrainEvent | None = None
             try:
                 last = _read_events(proc.stdout, on_event)
                 code = proc.wait()
@@ -160,13 +133,11 @@ def run_training(
             finally:
                 for t in threads:
                     t.join()
-    if last.get("event") == "done" and code == 0:
-        return last
-    discard_staged(out)  # what a kill during export left behind
     asked = cancelled.is_set() or (should_cancel is not None and should_cancel())
-    if asked or last.get("event") == "cancelled":
-        raise Cancelled(CANCELLED_MESSAGE)
-    if last.get("event") == "error":
-        raise TalabError(f"Training failed: {last.get('message')}")
-    killed_by = -code if code < 0 else None
-    raise TalabError(stopped_message(code, last_line(tail), killed_by=killed_by))
+    end = classify_end(last, code, cancel_asked=asked, stderr=tail, killed_by=-code if code < 0 else None)
+    if end.done is not None:
+        return end.done
+    discard_staged(out)  # what a kill during export left behind
+    if end.state == "cancelled":
+        raise Cancelled(end.message)
+    raise TalabError(end.message)

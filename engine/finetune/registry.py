@@ -35,6 +35,14 @@ RUN_ID = "run_id"
 STALE = "stale_manifest"
 
 
+#: Where the trainer keeps the PEFT adapter that vLLM loads, beside ``NAME.gguf``.
+PEFT_SUFFIX = ".peft"
+
+
+def peft_dir(adapter: Path) -> Path:
+    return adapter.with_suffix(PEFT_SUFFIX)
+
+
 def manifest_path(adapter: Path) -> Path:
     return adapter.with_suffix(".json")
 

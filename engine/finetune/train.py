@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -25,6 +26,19 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import TalabError
+from engine.finetune.events import (
+    Cancelled,
+    Done,
+    Error,
+    Exporting,
+    Loading,
+    Replay,
+    Start,
+    Step,
+    emit,
+    from_fields,
+)
+from engine.finetune.registry import peft_dir
 
 SUPPORTED = ("llama", "gemma3")
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -73,10 +87,6 @@ class TrainSpec:
             raise TalabError("nothing to train on: give a course KB or a dataset file")
 
 
-def emit(event: str, **fields: Any) -> None:
-    print(json.dumps({"event": event, **fields}), flush=True)
-
-
 def peak_rss_mb() -> float:
     """Peak resident memory in MB; 0.0 where it cannot be measured, which must not stop training."""
     try:
@@ -120,9 +130,9 @@ def load_examples(spec: TrainSpec) -> list[Any]:
         examples = build_examples([load_kb(p) for p in spec.kb_paths])
     n_replay = replay_count(sum(e.kind != "replay" for e in examples), spec.replay)
     if n_replay:
-        emit("replay", done=0, total=n_replay)
+        emit(Replay(done=0, total=n_replay))
         examples += generate_replay(
-            Path(spec.model_path), n_replay, on_progress=lambda i, n: emit("replay", done=i, total=n)
+            Path(spec.model_path), n_replay, on_progress=lambda i, n: emit(Replay(done=i, total=n))
         )
     return examples
 
@@ -139,9 +149,33 @@ def _collate(batch: list[Any]) -> tuple[Any, Any, Any]:
     return ids, mask, labels
 
 
+def answer_loss(peft_model: Any, ids: Any, mask: Any, labels: Any) -> Any:
+    """Mean next-token cross-entropy over the answer tokens, as transformers computes it.
+
+    Only the positions that predict an answer token go through the vocabulary projection. The
+    model's own loss projects every position: for a default batch (8 sequences x up to 256
+    positions x 49,152 vocabulary entries) that is up to 400 MB of logits, and as much again for
+    their log-softmax and for each gradient, the larger part of the 5 GB peak; it also spent a
+    fifth of a step's arithmetic on positions whose loss is ignored.
+    """
+    import torch
+
+    from engine.finetune.encode import IGNORE
+
+    causal = peft_model.get_base_model()
+    hidden = causal.model(input_ids=ids, attention_mask=mask).last_hidden_state
+    targets = labels[:, 1:]
+    keep = targets != IGNORE
+    logits = causal.lm_head(hidden[:, :-1][keep]).float()
+    cap = getattr(causal.config, "final_logit_softcapping", None)
+    if cap:  # Gemma's logits are soft-capped before the loss
+        logits = torch.tanh(logits / cap) * cap
+    return torch.nn.functional.cross_entropy(logits, targets[keep])
+
+
 def train(spec: TrainSpec) -> dict[str, Any]:
     from engine import __version__
-    from engine.finetune.dataset import dataset_sha256, describe, write_jsonl
+    from engine.finetune.dataset import dataset_sha256, describe, kind_counts, write_jsonl
     from engine.finetune.encode import encode_all
     from engine.finetune.gguf_lora import write_adapter
     from engine.finetune.registry import RUN_ID, dataset_copy_path, save_run
@@ -163,11 +197,22 @@ def train(spec: TrainSpec) -> dict[str, Any]:
         raise TalabError(f"Every example is longer than {spec.max_seq_len} tokens; raise --max-seq-len")
     steps_per_epoch = math.ceil(len(encoded) / spec.batch_size)
     total = steps_per_epoch * spec.epochs
-    emit("start", examples=len(encoded), kinds=describe(examples), skipped=skipped, steps=total,
-         epochs=spec.epochs)  # fmt: skip
+    emit(Start(examples=len(encoded), kinds=kind_counts(examples), skipped=skipped, steps=total,
+               epochs=spec.epochs))  # fmt: skip
 
-    emit("loading")
     import torch
+
+    from engine.finetune.device import (
+        check_cpu_memory,
+        detect_placement,
+        model_parameters,
+        total_memory_bytes,
+    )
+
+    place = detect_placement()
+    if place.device == "cpu":
+        check_cpu_memory(info.path.name, model_parameters(info.header), total_memory_bytes())
+    emit(Loading(device=place.device, dtype=place.dtype))
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
     from transformers import AutoModelForCausalLM, GgufConfig
     from transformers.utils import logging as hf_logging
@@ -177,13 +222,19 @@ def train(spec: TrainSpec) -> dict[str, Any]:
     warnings.filterwarnings("ignore", module="peft")  # "no config file": GGUF models have none
     torch.set_num_threads(physical_cores())
     torch.manual_seed(spec.seed)
+    dtype = getattr(torch, place.dtype)
     model = AutoModelForCausalLM.from_pretrained(
-        str(info.path.parent), gguf_file=info.path.name, dtype=torch.float32,
+        str(info.path.parent), gguf_file=info.path.name, dtype=dtype,
         quantization_config=GgufConfig(dequantize=True),
     )  # fmt: skip
+    model.to(place.device)  # type: ignore[arg-type]  # transformers types .to as a decorated method
     config = LoraConfig(r=spec.rank, lora_alpha=spec.alpha, lora_dropout=0.0, task_type="CAUSAL_LM",
                         target_modules=list(spec.target_modules))  # fmt: skip
     peft_model = get_peft_model(model, config)
+    for p in peft_model.parameters():  # the LoRA weights train in float32; the frozen base stays half
+        if p.requires_grad:
+            p.data = p.data.float()
+    autocast = torch.autocast(place.device, dtype=dtype, enabled=place.device == "cuda")
     optim = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=spec.lr)
     peft_model.train()
     order = list(range(len(encoded)))
@@ -197,7 +248,9 @@ def train(spec: TrainSpec) -> dict[str, Any]:
             ids, mask, labels = _collate(
                 [encoded[i] for i in order[b * spec.batch_size :][: spec.batch_size]]
             )
-            loss = peft_model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            ids, mask, labels = ids.to(place.device), mask.to(place.device), labels.to(place.device)
+            with autocast:
+                loss = answer_loss(peft_model, ids, mask, labels)
             loss.backward()
             optim.step()
             optim.zero_grad()
@@ -205,13 +258,14 @@ def train(spec: TrainSpec) -> dict[str, Any]:
             tokens += int(mask.sum())
             step = len(curve)
             spent = time.perf_counter() - t_train
-            emit("step", step=step, steps=total, epoch=epoch, loss=curve[-1],
-                 elapsed_s=round(time.perf_counter() - t0, 1), eta_s=round(spent / step * (total - step), 1),
-                 tokens_per_s=round(tokens / spent, 1), peak_rss_mb=peak_rss_mb())  # fmt: skip
+            emit(Step(step=step, steps=total, epoch=epoch, loss=curve[-1],
+                      elapsed_s=round(time.perf_counter() - t0, 1),
+                      eta_s=round(spent / step * (total - step), 1),
+                      tokens_per_s=round(tokens / spent, 1), peak_rss_mb=peak_rss_mb()))  # fmt: skip
     train_s = time.perf_counter() - t_train
 
-    emit("exporting")
-    state = {k: v.detach().cpu().numpy() for k, v in get_peft_model_state_dict(peft_model).items()}
+    emit(Exporting())
+    state = {k: v.detach().float().cpu().numpy() for k, v in get_peft_model_state_dict(peft_model).items()}
     base_sha = file_sha256(info.path)
     data_sha = dataset_sha256(examples)
     run_id = uuid.uuid4().hex  # ties the adapter's header to its manifest (see registry.read_manifest)
@@ -243,6 +297,9 @@ def train(spec: TrainSpec) -> dict[str, Any]:
         "seconds": round(time.perf_counter() - t0, 1),
         "tokens_per_s": round(tokens / train_s, 1),
         "peak_rss_mb": peak_rss_mb(),
+        "device": place.device,
+        "dtype": place.dtype,
+        "peft": str(peft_dir(out)),
     }  # fmt: skip
 
     def adapter_to(path: Path) -> None:
@@ -253,8 +310,27 @@ def train(spec: TrainSpec) -> dict[str, Any]:
                       "final_loss": f"{curve[-1]:.4f}", RUN_ID: run_id},
         )  # fmt: skip
 
+    staged_peft = save_peft_staged(peft_model, out)
     result["manifest"] = str(save_run(out, adapter_to, lambda path: write_jsonl(examples, path), result))
+    replace_dir(staged_peft, peft_dir(out))
     return result
+
+
+def save_peft_staged(peft_model: Any, out: Path) -> Path:
+    """The PEFT adapter directory that vLLM loads (``NAME.peft/``), staged until the GGUF is saved."""
+    import shutil
+
+    staged = peft_dir(out).with_name(peft_dir(out).name + ".partial")
+    shutil.rmtree(staged, ignore_errors=True)
+    peft_model.save_pretrained(str(staged))
+    return staged
+
+
+def replace_dir(staged: Path, final: Path) -> None:
+    import shutil
+
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(staged, final)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,16 +339,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         spec = TrainSpec.from_json(args.spec.read_text(encoding="utf-8"))
-        emit("done", **train(spec))
+        emit(from_fields("done", train(spec)) or Done())
         return 0
     except KeyboardInterrupt:  # Ctrl+C reached the trainer itself (run by hand): a cancel, not a crash
-        emit("cancelled")
+        emit(Cancelled())
         return EXIT_CANCELLED
     except (TalabError, ValueError, OSError) as exc:
-        emit("error", message=str(exc))
+        emit(Error(message=str(exc)))
         return 2
     except Exception as exc:  # reported, never a bare traceback on the pipe
-        emit("error", message=f"unexpected {type(exc).__name__}: {exc}")
+        emit(Error(message=f"unexpected {type(exc).__name__}: {exc}"))
         return 1
 
 

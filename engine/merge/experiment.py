@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from engine import paths
+from engine.finetune.events import TrainEvent
 
 CATEGORIES = ("identity", "course_fact", "general_skill")
 SKILLS = {"identity": "identity", "facts": "course_fact"}
@@ -84,7 +85,7 @@ def probe_file(folder: Path, per_category: int) -> Path:
 
 
 def train(
-    spec: ExperimentSpec, data: dict[str, Path], on_event: Callable[[str, dict[str, Any]], None]
+    spec: ExperimentSpec, data: dict[str, Path], on_event: Callable[[str, TrainEvent | None], None]
 ) -> dict[str, dict[str, Any]]:
     from functools import partial
 
@@ -100,7 +101,11 @@ def train(
                        seed=spec.seed)  # fmt: skip
         ts.check()
         done = run_training(ts, partial(on_event, what))
-        out[spec.name(what)] = {k: done.get(k) for k in ("steps", "final_loss", "train_seconds")}
+        out[spec.name(what)] = {
+            "steps": done.steps,
+            "final_loss": done.final_loss,
+            "train_seconds": done.train_seconds,
+        }
     return out
 
 
@@ -136,16 +141,16 @@ def personas(spec: ExperimentSpec) -> list[tuple[str, str]]:
 
 def run(
     spec: ExperimentSpec,
-    on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    on_event: Callable[[str, TrainEvent | None], None] | None = None,
     on_progress: Callable[[Any], None] | None = None,
 ) -> ExperimentResult:
-    from engine.session import Lab, LabConfig
+    from engine.lab import Lab, LabConfig
 
     work = paths.data_dir() / "merge-experiment"
     work.mkdir(parents=True, exist_ok=True)
     report = on_event or (lambda _w, _e: None)
     training = train(spec, datasets(work), report) if spec.train else {}
-    report("merge", {"event": "merging"})
+    report("merge", None)  # None: the training is over, the merges begin
     merges = merge_specialists(spec)
     lab = Lab(LabConfig(model=spec.model, lang="en"))
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def connect(url: str, *, engine: str = "auto", timeout_s: float = 120.0, **_: Any) -> Any:
+def connect(url: str, *, engine: str = "auto", timeout_s: float = 120.0) -> Any:
     """The runtime for the server at ``url``: llama-server if it answers ``/props``, else vLLM."""
     from engine.remote.http import Http
 

@@ -16,14 +16,8 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.finetune.registry import peft_dir
 from engine.personas import Persona
-
-#: Where the trainer keeps the PEFT adapter that vLLM loads, beside ``NAME.gguf``.
-PEFT_SUFFIX = ".peft"
-
-
-def peft_dir(adapter: Path) -> Path:
-    return adapter.with_suffix(PEFT_SUFFIX)
 
 
 @dataclass

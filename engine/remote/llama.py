@@ -42,13 +42,24 @@ class ServerAdapter:
     matched_by: str = "path"  # "path" | "sha256" | "name": how TA Lab recognised it
 
 
+#: What llama-server reports as its chat template when the model has none (seen on a Gemma 3 base
+#: model): its built-in ChatML fallback, which no chat model's own template spells this way.
+LLAMA_CPP_FALLBACK_TEMPLATE = (
+    "{%- for message in messages -%}\n  {{- '<|im_start|>' + message.role + '\n' + message.content + "
+    "'<|im_end|>\n' -}}\n{%- endfor -%}\n{%- if add_generation_prompt -%}\n  "
+    "{{- '<|im_start|>assistant\n' -}}\n{%- endif -%}"
+)
+
+
 def _model_without_template(props: dict[str, Any], model_path: str) -> bool:
     """llama-server silently falls back to ChatML for a model without a template; we refuse instead.
 
     The fallback would make a base model look like a chat model and the lesson would compare
-    nonsense. The model's own GGUF header says whether it has a template when the file is here.
+    nonsense. The model's own GGUF header says whether it has a template when the file is here;
+    from afar, the fallback's exact text gives it away.
     """
-    if not props.get("chat_template"):
+    template = str(props.get("chat_template") or "")
+    if not template.strip() or template.strip() == LLAMA_CPP_FALLBACK_TEMPLATE:
         return True
     path = Path(model_path)
     if model_path and path.is_file():
@@ -168,6 +179,10 @@ class LlamaServerRuntime:
             "stream_options": {"include_usage": True},
         }
         return stream_chat(self.http, body, prompt=prompt, on_token=on_token, should_cancel=should_cancel)
+
+    def warm(self, messages: list[Message]) -> int:
+        """A server keeps no prompt cache across adapters (``cache_prompt`` is off): nothing to warm."""
+        return 0
 
     def close(self) -> None:
         """Nothing to free here: the model lives in the server."""

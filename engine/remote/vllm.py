@@ -15,7 +15,7 @@ from typing import Any
 from engine.adapters import AdapterSpec
 from engine.chat import Message, RenderedPrompt
 from engine.errors import AdapterError, ServerError
-from engine.remote.commands import peft_dir
+from engine.finetune.registry import peft_dir
 from engine.remote.http import Http
 from engine.remote.openai_chat import RemoteModel, as_messages, identity, sampling_fields, stream_chat
 from engine.runtime import CancelCheck, Generation, SamplingParams, TokenCallback
@@ -103,6 +103,10 @@ class VllmRuntime:
         }
         prompt = self.render(messages).text
         return stream_chat(self.http, body, prompt=prompt, on_token=on_token, should_cancel=should_cancel)
+
+    def warm(self, messages: list[Message]) -> int:
+        """A server keeps no prompt cache across adapters (``cache_prompt`` is off): nothing to warm."""
+        return 0
 
     def close(self) -> None:
         """Nothing to free: the model lives in the server."""

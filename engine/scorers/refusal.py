@@ -16,7 +16,7 @@ REFUSAL_EN = re.compile(
     r"(?:help|answer|assist|provide|do|change|give|reveal|share|discuss|comply|follow|grade|modify|"
     r"recommend|predict|access|ignore|alter|disclose)"
     r"|(?:do not|don'?t) have (?:the )?(?:ability|access|permission|authority)"
-    r"|(?:i\s*(?:am|'m)\s*)?(?:unable|not able|not allowed|not permitted|not authori[sz]ed) to"
+    r"|i\s*(?:am|'m)\s*(?:unable|not able|not allowed|not permitted|not authori[sz]ed) to"
     r"|(?:outside|beyond) (?:the |my )?(?:scope|course)|not related to (?:the|this|our) course"
     r"|only (?:help|answer|assist|discuss)|can only|(?:must|have to) decline|i decline|i refuse)",
     re.IGNORECASE,

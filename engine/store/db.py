@@ -19,10 +19,12 @@ import sqlite_utils
 
 from engine import __version__, paths
 from engine.errors import StoreError
-from engine.store.migrations import migrate
+from engine.store.migrations import MIGRATIONS, applied, migrate
 
 #: Bump when a change is not readable by older TA Lab versions.
 SCHEMA_MAJOR = 1
+#: How long a connection waits for another writer before "database is locked" (sqlite3's default).
+BUSY_TIMEOUT_S = 5.0
 
 # Windows API constants for _alive_windows
 _PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
@@ -165,27 +167,68 @@ def _decode_answer(row: dict[str, Any]) -> dict[str, Any]:
     return _json_fields(row, ("adapters", "params", "scores"))
 
 
-def open_store(path: str | Path | None = None) -> Store:
-    """Open (creating and migrating) the database at ``path`` or the default location."""
-    db_file = Path(path) if path is not None else paths.db_path()
-    try:
-        conn = sqlite3.connect(str(db_file), check_same_thread=False)
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{db_file} is not a TA Lab database ({exc})") from None
+def _store_error(db_file: Path, exc: sqlite3.Error) -> StoreError:
+    """One line that says what is wrong: busy is not broken, and broken is not unreadable."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return StoreError(f"{db_file} is in use by another program (database is locked); try again")
+    if isinstance(exc, sqlite3.OperationalError) and "unable to open" in text:
+        return StoreError(f"Cannot open {db_file}: check that it exists and may be read ({text})")
+    if "not a database" in text or "malformed" in text or "encrypted" in text:
+        return StoreError(f"{db_file} is not a TA Lab database ({text})")
+    return StoreError(f"{db_file} could not be opened as a TA Lab database ({text})")
+
+
+def _refuse_newer(conn: sqlite3.Connection, db_file: Path) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_MAJOR:
         conn.close()
         raise StoreError(
             f"{db_file} was written by a newer TA Lab (schema {version}, this version reads "
             f"{SCHEMA_MAJOR}); upgrade TA Lab or set TALAB_HOME to another directory"
         )
-    db = sqlite_utils.Database(conn)
+
+
+def open_store(path: str | Path | None = None, *, read_only: bool = False) -> Store:
+    """Open (creating and migrating) the database at ``path`` or the default location.
+
+    ``read_only``: for the views that only look (History, Probes). No migration and no write, so
+    looking never takes the writer's lock; a database that does not exist yet or still needs a
+    migration is opened the ordinary way once, since there is nothing to read until it is.
+    """
+    db_file = Path(path) if path is not None else paths.db_path()
+    if read_only and db_file.is_file():
+        store = _open_read_only(db_file)
+        if store is not None:
+            return store
     try:
+        conn = sqlite3.connect(str(db_file), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+        _refuse_newer(conn, db_file)
+        db = sqlite_utils.Database(conn)
         db.enable_wal()
         migrate(db)
         conn.execute(f"PRAGMA user_version = {SCHEMA_MAJOR}")
         conn.commit()
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.Error as exc:
+        with contextlib.suppress(UnboundLocalError, sqlite3.Error):
+            conn.close()
+        raise _store_error(db_file, exc) from None
+    return Store(db, db_file)
+
+
+def _open_read_only(db_file: Path) -> Store | None:
+    """None when the database is not migrated up to this version yet (the caller migrates it)."""
+    uri = f"{db_file.resolve().as_uri()}?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+        _refuse_newer(conn, db_file)
+        db = sqlite_utils.Database(conn)
+        pending = any(fn.__name__ not in applied(db) for fn in MIGRATIONS)
+    except sqlite3.Error as exc:
+        with contextlib.suppress(UnboundLocalError, sqlite3.Error):
+            conn.close()
+        raise _store_error(db_file, exc) from None
+    if pending:
         conn.close()
-        raise StoreError(f"{db_file} could not be opened as a TA Lab database ({exc})") from None
+        return None
     return Store(db, db_file)

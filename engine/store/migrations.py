@@ -128,3 +128,16 @@ def m004_run_origin(db: sqlite_utils.Database) -> None:
     runs.create_index(["uuid"], unique=True)
     db.table("answers").add_column("source", str)
     db.execute("update answers set source = 'local' where source is null")
+
+
+@migration
+def m005_answer_prefill(db: sqlite_utils.Database) -> None:
+    """Which prompt tokens an answer computed and which it reused, and whether it ran batched.
+
+    ``ttft_s`` counts from the request, prefill included, so these say what a TTFT figure is
+    made of. Older answers keep NULL: their TTFT left the prefill out and cannot be corrected.
+    """
+    answers = db.table("answers")
+    answers.add_column("prefill_tokens", int)
+    answers.add_column("cached_tokens", int)
+    answers.add_column("batched", int)

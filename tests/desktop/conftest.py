@@ -33,11 +33,13 @@ def script() -> dict[str, Any]:
 @pytest.fixture
 def window(qtbot, script: dict[str, Any]) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     from desktop.app import MainWindow
-    from engine.session import Lab
+    from engine.lab import Lab
 
     def factory(config: Any) -> Lab:
-        def make_runtime(model: Any, n_ctx: int) -> FakeRuntime:
-            rt = FakeRuntime(model, n_ctx=n_ctx, answers=script["answers"], delay_s=script["delay_s"])
+        def make_runtime(model: Any, *, n_ctx: int, n_threads: int | None = None) -> FakeRuntime:
+            rt = FakeRuntime(
+                model, n_ctx=n_ctx, n_threads=n_threads, answers=script["answers"], delay_s=script["delay_s"]
+            )
             script["runtimes"].append(rt)
             return rt
 

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 
 from desktop.views.compare import PromptDialog
 from tests.desktop.gaps import ask_three_columns
+from tests.ggufs import write_model_lora
 
 
 def _ask(window, qtbot, question: str) -> None:  # type: ignore[no-untyped-def]
@@ -61,7 +62,7 @@ def test_the_alpha_slider_scales_the_merged_adapter_and_is_remembered(  # type: 
 def _train_fake_adapter(window, qtbot, talab_home: Path) -> None:  # type: ignore[no-untyped-def]
     adapters = talab_home / "adapters"
     adapters.mkdir(parents=True, exist_ok=True)
-    (adapters / "xiaojin.gguf").write_bytes(b"GGUF")  # the scripted runtime never reads it
+    write_model_lora(adapters / "xiaojin.gguf")  # a real LoRA file: availability reads its header
     window.worker.load_requested.emit(window.config)
     qtbot.waitUntil(lambda: window.compare.picker.boxes["finetuned"].isEnabled(), timeout=10_000)
 
@@ -104,3 +105,28 @@ def test_ctrl_l_brings_the_cursor_back_to_the_question(window, qtbot) -> None:  
     qtbot.keyClick(window.compare.ask_button, "l", Qt.KeyboardModifier.ControlModifier)
     assert window.compare.question.hasFocus() and window.compare.question.selectedText() == "old question"
     assert "Ctrl+L" in window.compare.question.placeholderText()
+
+
+def test_streamed_pieces_reach_the_window_once_per_frame(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A column's first piece shows at once; later ones are joined until a frame has passed."""
+    from desktop import workers
+
+    clock = [100.0]
+    monkeypatch.setattr(workers.time, "monotonic", lambda: clock[0])
+    sent: list[tuple[str, str, int]] = []
+    chunks = workers.TokenCoalescer(lambda *a: sent.append(a), frame_s=0.05)
+    chunks.add("base", "The")
+    for piece in (" sea", " is", " wide"):
+        clock[0] += 0.01
+        chunks.add("base", piece)
+    clock[0] += 0.03  # a frame after the first update
+    chunks.add("base", ".")
+    chunks.add("base", " Waves")
+    chunks.add("prompted", "I")  # another persona: base's rest first, then the new first piece at once
+    chunks.flush()
+    assert sent == [
+        ("base", "The", 1),
+        ("base", " sea is wide.", 4),
+        ("base", " Waves", 1),
+        ("prompted", "I", 1),
+    ]

@@ -20,6 +20,8 @@ def _probe(window: Any, qtbot: Any, limit: int) -> None:
     window.probes.limit.setValue(limit)
     window.probes.run_button.click()
     qtbot.waitUntil(lambda: "finished" in window.probes.status.text(), timeout=20_000)
+    # the worker says "not busy" just after the result: until then Ask and Run ignore a click
+    qtbot.waitUntil(window.compare.ask_button.isEnabled, timeout=10_000)
 
 
 def _select(view: Any, *rows: int) -> None:
@@ -106,6 +108,8 @@ def test_an_interrupted_run_is_resumed_from_history(window, script, qtbot) -> No
     view.resume_button.click()
     assert window.tabs.currentWidget() is window.probes
     qtbot.waitUntil(lambda: "finished" in window.probes.status.text(), timeout=20_000)
+    # the worker says "not busy" just after the result: until then Ask and Run ignore a click
+    qtbot.waitUntil(window.compare.ask_button.isEnabled, timeout=10_000)
     run = open_store().list_runs(1)[0]
     assert run["status"] == "done" and run["n_answers"] == 6
     assert len(open_store().list_runs(10)) == 1  # resumed in place, not started again
@@ -114,3 +118,19 @@ def test_an_interrupted_run_is_resumed_from_history(window, script, qtbot) -> No
 def test_the_column_names_grow_with_the_text_size(window) -> None:  # type: ignore[no-untyped-def]
     window.set_font_size(20)  # Ctrl++ or presentation mode, for the back row
     assert window.history.table.horizontalHeader().font().pointSize() == 20
+
+
+def test_history_shows_where_each_run_came_from(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A local run, a run on a lab server and a run imported from a student's machine."""
+    _ask(window, qtbot, "Who are you?")
+    store = open_store()
+    store.create_run(
+        kind="probe", personas=["base"], origin={"machine": "lab-gpu", "server": "http://lab:8080"}
+    )
+    store.create_run(kind="probe", personas=["base"], origin={"machine": "alice-laptop", "server": None})
+    view = _history(window)
+    view.refresh()
+    col = 6
+    assert view.table.horizontalHeaderItem(col).text() == "Source"
+    sources = [view.table.item(r, col).text() for r in range(3)]
+    assert sources == ["alice-laptop", "http://lab:8080 (lab-gpu)", "this computer"]

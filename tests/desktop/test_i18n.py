@@ -130,9 +130,9 @@ def _data(win: Any) -> list[str]:
     from desktop.views.compare import SUGGESTIONS
 
     return [
-        str(win.info["model"]), str(win.info["kb_title"]), "TA Lab", *BUNDLED_MODELS,
+        str(win.info.model), str(win.info.kb_title), "TA Lab", *BUNDLED_MODELS,
         *(question for _, question in SUGGESTIONS),
-        *(p["reason"] for p in win.info["personas"] if p["reason"]),
+        *(p.reason for p in win.info.personas if p.reason),
     ]  # fmt: skip
 
 
@@ -154,6 +154,7 @@ def _fill(win: Any, qtbot: Any, finished: str) -> None:
     win.probes.limit.setValue(1)
     win.probes.run_button.click()
     qtbot.waitUntil(lambda: finished in win.probes.status.text(), timeout=20_000)
+    qtbot.waitUntil(win.compare.ask_button.isEnabled, timeout=10_000)  # "not busy" follows the result
     win.compare.question.setText("Who are you?")
     win.compare.ask_button.click()
     cols = win.compare.columns

@@ -70,13 +70,13 @@ def test_valid_edit_saves_a_copy_and_the_prompted_persona_uses_it(window: Any, q
     _edit(view, qtbot, "name: Xiao Jin", "name: Professor Pickles the Helpful")
     assert "Professor Pickles" in view.preview.toPlainText()
     qtbot.waitUntil(lambda: view.tokens.text() != before and "…" not in view.tokens.text(), timeout=5000)
-    assert view.tokens.text().endswith(f"/ {window.info['n_ctx']} tokens")  # the model's count, not a guess
+    assert view.tokens.text().endswith(f"/ {window.info.n_ctx} tokens")  # the model's count, not a guess
 
     assert view.save()
     assert "Professor Pickles" in user_kb_path(lang="en").read_text(encoding="utf-8")
     assert shipped_kb_path(lang="en").read_bytes() == shipped
     assert not list(user_kb_path(lang="en").parent.glob("*.tmp"))  # the atomic write left no temp file
-    qtbot.waitUntil(lambda: window.info["kb"] == str(user_kb_path(lang="en")), timeout=10_000)
+    qtbot.waitUntil(lambda: window.info.kb == str(user_kb_path(lang="en")), timeout=10_000)
 
     window._ask("Who are you?", ["prompted"])
     qtbot.waitUntil(lambda: "saved as run" in window.statusBar().currentMessage(), timeout=10_000)
@@ -92,12 +92,12 @@ def test_revert_goes_back_to_the_shipped_kb_and_keeps_a_backup(window: Any, qtbo
     view = _kb_tab(window, qtbot)
     _edit(view, qtbot, "name: Xiao Jin", "name: Someone Else")
     assert view.save()
-    qtbot.waitUntil(lambda: window.info["kb"] == str(user_kb_path(lang="en")), timeout=10_000)
+    qtbot.waitUntil(lambda: window.info.kb == str(user_kb_path(lang="en")), timeout=10_000)
     view.revert()
     assert not user_kb_path(lang="en").exists()
     assert "Someone Else" in user_kb_path(lang="en").with_suffix(".yaml.bak").read_text(encoding="utf-8")
     assert "name: Xiao Jin" in view.editor.toPlainText()
-    qtbot.waitUntil(lambda: window.info["kb"] == str(shipped_kb_path(lang="en")), timeout=10_000)
+    qtbot.waitUntil(lambda: window.info.kb == str(shipped_kb_path(lang="en")), timeout=10_000)
 
 
 def test_switching_language_keeps_unsaved_edits(window: Any, qtbot: Any) -> None:
@@ -121,7 +121,7 @@ def test_the_course_language_switch_brings_the_kb_of_that_language(window: Any, 
     view = _kb_tab(window, qtbot)
     window.set_language("zh-TW")
     assert "language: zh-TW" in view.editor.toPlainText()
-    qtbot.waitUntil(lambda: window.info["kb"].endswith("zh-TW.yaml"), timeout=10_000)
+    qtbot.waitUntil(lambda: window.info.kb.endswith("zh-TW.yaml"), timeout=10_000)
 
 
 @pytest.mark.integration
@@ -139,11 +139,11 @@ def test_real_model_counts_the_preview_and_gets_the_threads_setting(qtbot: Any) 
     qtbot.waitUntil(lambda: bool(win.names), timeout=30_000)
     try:
         view = _kb_tab(win, qtbot)
-        assert view.tokens.text() == f"{win.info['prompt_tokens']} / {win.info['n_ctx']} tokens"
+        assert view.tokens.text() == f"{win.info.prompt_tokens} / {win.info.n_ctx} tokens"
         lab = win.worker.lab
         assert lab is not None and lab.runtime.n_threads == 1
         _edit(view, qtbot, "name: Xiao Jin", "name: Xiao Jin the Extraordinarily Long-Named Assistant")
-        first = win.info["prompt_tokens"]
+        first = win.info.prompt_tokens
         qtbot.waitUntil(lambda: _counted(view) > first, timeout=5000)
     finally:
         win.close()

@@ -75,7 +75,7 @@ def test_probe_run_fills_progress_chart_and_table(window, script, qtbot) -> None
 
 
 def test_errors_show_in_a_banner_not_a_dialog(window, qtbot) -> None:  # type: ignore[no-untyped-def]
-    from engine.session import LabConfig
+    from engine.lab import LabConfig
 
     window.worker.load_requested.emit(LabConfig(model="/nonexistent/model.gguf"))
     qtbot.waitUntil(lambda: window.banner.isVisibleTo(window), timeout=5_000)
@@ -140,7 +140,7 @@ def test_history_lists_runs_and_exports_the_selected_one(window, script, qtbot, 
 
 
 def test_training_before_a_model_has_loaded_is_refused_in_the_banner(window) -> None:  # type: ignore[no-untyped-def]
-    window.info = {}  # as before the first load finishes
+    window.info = None  # as before the first load finishes
     window._start_training({})
     assert window.banner.isVisibleTo(window) and "Load a model before training" in window.banner.text()
     assert not window.trainer.running()

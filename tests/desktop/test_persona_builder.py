@@ -101,6 +101,6 @@ def test_the_builder_speaks_traditional_chinese(qtbot, talab_home: Path) -> None
         dlg = PersonaBuilder()
         qtbot.addWidget(dlg)
         assert dlg.windowTitle() == "新增角色" and dlg.save_button.text() == "儲存角色"
-        assert [dlg.method.itemText(i) for i in range(dlg.method.count())][0] == "執行時疊加（任務算術）"
+        assert dlg.method.itemText(0) == "執行時疊加（任務算術）"
     finally:
         set_ui_language("en")

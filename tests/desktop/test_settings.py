@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDialogButtonBox
 
 from desktop.prefs import PRESENTATION_POINT_SIZE
 from engine.errors import ModelError
-from engine.session import Lab, LabConfig
+from engine.lab import Lab, LabConfig
 from tests.fakes import FakeRuntime
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # offscreen platform, shown dialogs
@@ -33,7 +33,7 @@ def _open(qtbot: Any, configs: list[LabConfig]) -> Any:
         configs.append(config)
         if "broken" in str(config.model):
             raise ModelError(f"llama.cpp could not load {Path(str(config.model)).name}: bad tensor data")
-        return Lab(config, runtime_factory=lambda model, n_ctx: FakeRuntime(model, n_ctx=n_ctx))
+        return Lab(config, runtime_factory=FakeRuntime)
 
     trainer = [sys.executable, str(Path(__file__).resolve().parent.parent / "fake_trainer.py"), "--spec"]
     win = MainWindow(factory, trainer_program=trainer)
@@ -57,7 +57,9 @@ def test_settings_apply_at_once_and_survive_a_restart(qtbot: Any) -> None:
     dialog.presentation.setChecked(True)
     _ok(dialog)
     assert not dialog.isVisible()
-    qtbot.waitUntil(lambda: win.info.get("n_ctx") == 2048, timeout=10_000)  # the Lab was rebuilt
+    qtbot.waitUntil(
+        lambda: win.info is not None and win.info.n_ctx == 2048, timeout=10_000
+    )  # the Lab was rebuilt
     assert configs[-1].n_threads == 2
     assert win.font().pointSize() == PRESENTATION_POINT_SIZE
 
@@ -169,3 +171,28 @@ def test_data_directory_is_a_pointer_applied_at_the_next_start(
     finally:
         os.environ.clear()
         os.environ.update(env)
+
+
+@pytest.mark.integration
+def test_answers_from_a_lab_server_chosen_in_settings(qtbot: Any, llama_server: Any) -> None:
+    """Compare runs the same against a real llama.cpp server; the choice survives a restart."""
+    configs: list[LabConfig] = []
+    win = _open(qtbot, configs)
+    dialog = win.open_settings()
+    dialog.server.setText("ftp://lab")
+    _ok(dialog)
+    assert dialog.isVisible() and "must be an http:// address" in dialog.error.text()
+    dialog.server.setText(llama_server.url)
+    _ok(dialog)
+    qtbot.waitUntil(lambda: configs[-1].server == llama_server.url and bool(win.names), timeout=20_000)
+    qtbot.waitUntil(
+        lambda: win.worker.lab is not None and win.worker.lab.config.server is not None, timeout=20_000
+    )
+    win._ask("Who are you?", ["base"])
+    qtbot.waitUntil(lambda: "saved as run" in win.statusBar().currentMessage(), timeout=30_000)
+    (answer,) = win.worker.lab.store.answers(int(win.statusBar().currentMessage().rsplit(" ", 1)[-1]))
+    assert answer["source"] == llama_server.url and answer["answer"]
+    win.close()
+    again = _open(qtbot, configs)
+    assert again.config.server == llama_server.url
+    again.close()

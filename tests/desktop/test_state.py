@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from desktop.app import MainWindow
+from tests.ggufs import write_model_lora
 
 
 def test_splitters_and_persona_ticks_survive_a_restart(window, qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -32,7 +33,7 @@ def test_untrained_personas_stay_ticked_for_when_the_adapter_exists(window, qtbo
     window.compare.picker.boxes["base"].setChecked(False)
     window.close()
     (talab_home / "adapters").mkdir(parents=True, exist_ok=True)
-    (talab_home / "adapters" / "xiaojin.gguf").write_bytes(b"GGUF")
+    write_model_lora(talab_home / "adapters" / "xiaojin.gguf")
     again = MainWindow(window.worker._factory)
     qtbot.addWidget(again)
     qtbot.waitUntil(lambda: bool(again.names), timeout=10_000)

@@ -94,5 +94,39 @@ def test_sweep_probes_the_adapter_at_evenly_spaced_scales(
     identity = curve["points"][0]["identity"]  # the first two probes are identity probes
     assert 0 <= identity["ci"][0] <= identity["value"] <= identity["ci"][1] <= 1
     assert curve["points"][0]["course_fact"] == {"value": None, "ci": None}  # not asked: no made-up 0
+    from engine.reports import export_run
+    from engine.store import open_store
+
+    page = export_run(open_store(), curve["run_id"], "html", talab_home / "r.html").read_text("utf-8")
+    assert "<h2>Adapter scale</h2>" in page and page.count('class="curve"') >= 1  # the curve in the report
     assert main(["sweep", "--points", "1"]) == 2
     assert "--points must be at least 2" in capsys.readouterr().err
+
+
+def test_experiment_trains_each_seed_and_replay_then_reports_mean_and_interval(lora_file: Path) -> None:
+    import shutil
+
+    from engine.cli import build_parser
+    from engine.experiment import run_experiment
+
+    trained: list[tuple[str, int, float]] = []
+
+    def fake_train(spec: object) -> None:  # the real trainer takes minutes: a random LoRA stands in
+        trained.append((Path(spec.out_path).stem, spec.seed, spec.replay))  # type: ignore[attr-defined]
+        shutil.copy(lora_file, spec.out_path)  # type: ignore[attr-defined]
+
+    args = build_parser().parse_args(
+        ["experiment", "--seeds", "2", "--replay", "0,0.3", "--limit", "2", "--max-tokens", "4"]
+    )
+    report = run_experiment(args, train=fake_train)
+    assert trained == [("exp-r0-s42", 42, 0.0), ("exp-r0-s43", 43, 0.0),
+                       ("exp-r0_3-s42", 42, 0.3), ("exp-r0_3-s43", 43, 0.3)]  # fmt: skip
+    assert [row["replay"] for row in report["by_replay"]] == [0.0, 0.3]
+    cell = report["by_replay"][0]["pass_rate"]
+    assert len(cell["values"]) == 2 and cell["mean"] == pytest.approx(sum(cell["values"]) / 2, abs=1e-4)
+    assert cell["ci"][0] <= cell["mean"] <= cell["ci"][1]
+
+
+def test_experiment_refuses_bad_fractions(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["experiment", "--replay", "0,1.5"]) == 2
+    assert "fractions must lie from 0 to below 1" in capsys.readouterr().err

@@ -92,20 +92,22 @@ def test_short_training_run_exports_an_adapter_that_changes_the_answer(  # type:
     from engine.finetune.registry import list_adapters
     from engine.runtime import SamplingParams
 
-    events: list[dict[str, Any]] = []
+    events: list[Any] = []
     spec = _spec(model_info, tmp_path, kb_paths=[], dataset_path=str(_tiny_dataset(tmp_path)), epochs=3,
                  batch_size=2, rank=4, lr=1e-2)  # fmt: skip
     done = run_training(spec, events.append)
-    kinds = [e["event"] for e in events]
+    kinds = [e.kind for e in events]
     assert kinds[:2] == ["start", "loading"] and kinds[-2:] == ["exporting", "done"]
-    steps = [e for e in events if e["event"] == "step"]
-    assert [e["step"] for e in steps] == [1, 2, 3, 4, 5, 6] and steps[-1]["eta_s"] == 0
-    assert all(e["peak_rss_mb"] > 100 for e in steps)
+    assert events[0].kinds == {"identity": 4}  # a fact per kind, not a sentence to parse back
+    assert events[1].device in ("cpu", "cuda") and events[1].dtype in ("float32", "bfloat16", "float16")
+    steps = [e for e in events if e.kind == "step"]
+    assert [e.step for e in steps] == [1, 2, 3, 4, 5, 6] and steps[-1].eta_s == 0
+    assert all(e.peak_rss_mb > 100 for e in steps)
 
-    path = Path(done["adapter"])
+    path = Path(done.adapter)
     header = validate_adapter(path, model_info.header)
     assert header.metadata["talab.base_sha256"] == model_info.sha256
-    manifest = json.loads(Path(done["manifest"]).read_text(encoding="utf-8"))
+    manifest = json.loads(Path(done.manifest).read_text(encoding="utf-8"))
     assert manifest["base_model"]["sha256"] == model_info.sha256
     assert header.metadata["talab.run_id"] == manifest["run_id"]  # saved as one unit (registry.save_run)
     assert Path(manifest["dataset"]["copy"]).is_file()
@@ -114,6 +116,9 @@ def test_short_training_run_exports_an_adapter_that_changes_the_answer(  # type:
     assert len(manifest["loss_curve"]) == 6 and manifest["loss_curve"][-1] < manifest["loss_curve"][0]
     assert manifest["peak_rss_mb"] > 100 and manifest["tokens_per_s"] > 0
     assert not list(path.parent.glob("*.partial"))
+    peft = path.with_suffix(".peft")  # what vLLM loads, kept beside the GGUF
+    assert manifest["peft"] == str(peft) and (peft / "adapter_config.json").is_file()
+    assert json.loads((peft / "adapter_config.json").read_text())["r"] == 4
     assert [a.name for a in list_adapters(path.parent)] == ["xiaojin"]
 
     question, params = [Message("user", "Who are you?")], SamplingParams(temperature=0.0, max_tokens=16)
@@ -132,7 +137,7 @@ def test_cancel_keeps_the_previous_adapter(model_info, tmp_path) -> None:  # typ
     out.write_bytes(b"previous adapter")
     seen: list[str] = []
     with pytest.raises(Cancelled, match="unchanged"):
-        run_training(spec, lambda e: seen.append(e["event"]), lambda: "step" in seen)
+        run_training(spec, lambda e: seen.append(e.kind), lambda: "step" in seen)
     assert out.read_bytes() == b"previous adapter"
     assert not out.with_suffix(".json").exists() and not list(out.parent.glob("*.partial"))
 

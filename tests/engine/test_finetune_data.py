@@ -131,12 +131,14 @@ def test_replay_answers_come_from_the_base_model(model_info, runtime) -> None:  
     from engine.runtime import SamplingParams
 
     seen: list[tuple[int, int]] = []
-    got = generate_replay(model_info.path, 2, max_tokens=24, on_progress=lambda i, n: seen.append((i, n)))
-    assert seen == [(1, 2), (2, 2)]
-    assert [e.question for e in got] == GENERAL_PROMPTS[: len(got)] and all(e.kind == "replay" for e in got)
+    got = generate_replay(model_info.path, 3, max_tokens=24, on_progress=lambda i, n: seen.append((i, n)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    asked = [e.question for e in got]
+    # an answer cut off before its first sentence ends is dropped, so some prompts may be missing
+    assert asked and asked == [q for q in GENERAL_PROMPTS[:3] if q in asked]
+    assert all(e.kind == "replay" for e in got)
     runtime.set_adapters([])  # type: ignore[attr-defined]
     direct = runtime.generate(  # type: ignore[attr-defined]
-        [Message("user", GENERAL_PROMPTS[0])], SamplingParams(temperature=0.0, max_tokens=24)
+        [Message("user", got[0].question)], SamplingParams(temperature=0.0, max_tokens=24)
     )
-    assert got and got[0].question == GENERAL_PROMPTS[0]
     assert direct.text.strip().startswith(got[0].answer[:20])

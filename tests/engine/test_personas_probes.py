@@ -12,6 +12,7 @@ from engine.kb import load_kb
 from engine.personas import load_personas, select
 from engine.probes import load_probe_set
 from engine.scoring import CATEGORIES
+from tests.ggufs import write_lora
 
 
 @pytest.fixture
@@ -29,10 +30,49 @@ def test_builtin_personas(kb) -> None:  # type: ignore[no-untyped-def]
     assert "not been trained" in (ps["finetuned"].unavailable_reason or "")
 
 
-def test_a_trained_adapter_makes_the_persona_available(kb, talab_home: Path) -> None:  # type: ignore[no-untyped-def]
-    (talab_home / "adapters").mkdir(parents=True, exist_ok=True)
-    (talab_home / "adapters" / "xiaojin.gguf").write_bytes(b"GGUF")
+def _install_adapter(talab_home: Path, data: bytes) -> Path:
+    target = talab_home / "adapters" / "xiaojin.gguf"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return target
+
+
+def test_a_trained_adapter_makes_the_persona_available(
+    kb, talab_home: Path, lora_file: Path, model_info
+) -> None:  # type: ignore[no-untyped-def]
+    _install_adapter(talab_home, lora_file.read_bytes())
     assert load_personas(kb)["finetuned"].available
+    assert all(load_personas(kb, model=model_info)[p].available for p in ("finetuned", "merged"))
+
+
+@pytest.mark.parametrize(
+    ("broken", "why"),
+    [
+        (lambda lora: b"GGUF", "truncated"),
+        (lambda lora: lora[: len(lora) // 2], "truncated"),
+        (lambda lora: b"PK\x03\x04 a zip, not a model" * 10, "not a GGUF file"),
+    ],
+    ids=["4-byte", "half-copied", "not-gguf"],
+)
+def test_a_broken_adapter_makes_its_personas_unavailable_with_the_reason(  # type: ignore[no-untyped-def]
+    kb, talab_home: Path, lora_file: Path, broken, why: str
+) -> None:
+    _install_adapter(talab_home, broken(lora_file.read_bytes()))
+    ps = load_personas(kb)
+    for pid in ("finetuned", "finetuned-prompted", "merged"):
+        reason = ps[pid].unavailable_reason or ""
+        assert reason.startswith("adapter 'xiaojin' cannot be used: xiaojin.gguf") and why in reason, reason
+    assert ps["prompted"].available and ps["base"].available
+
+
+def test_an_adapter_for_another_architecture_is_unavailable_on_this_model(  # type: ignore[no-untyped-def]
+    kb, talab_home: Path, model_info
+) -> None:
+    shapes = {t.name: t.shape for t in model_info.header.tensors}
+    write_lora(_install_adapter(talab_home, b""), shapes, arch="qwen2")
+    assert load_personas(kb)["finetuned"].available  # a readable LoRA: only the model can refuse it
+    reason = load_personas(kb, model=model_info)["finetuned"].unavailable_reason or ""
+    assert "architecture 'qwen2'" in reason
 
 
 def test_user_personas_extend_and_override(kb, talab_home: Path) -> None:  # type: ignore[no-untyped-def]
@@ -68,9 +108,8 @@ def test_select_unknown_and_unavailable(kb) -> None:  # type: ignore[no-untyped-
     assert [p.id for p in select(ps, ["prompted", "base"])] == ["prompted", "base"]
 
 
-def test_merge_scale_and_underscore_ids_in_a_selection(kb, talab_home: Path) -> None:  # type: ignore[no-untyped-def]
-    (talab_home / "adapters").mkdir(parents=True, exist_ok=True)
-    (talab_home / "adapters" / "xiaojin.gguf").write_bytes(b"GGUF")
+def test_merge_scale_and_underscore_ids_in_a_selection(kb, talab_home: Path, lora_file: Path) -> None:  # type: ignore[no-untyped-def]
+    _install_adapter(talab_home, lora_file.read_bytes())
     ps = load_personas(kb)
     merged, both = select(ps, ["merged:0.3", "finetuned_prompted"])
     assert merged.id == "merged:0.3" and merged.name == "Merged α=0.3"
@@ -129,7 +168,7 @@ def test_an_adapter_trained_on_another_model_makes_its_personas_unavailable(
     talab_home: Path, lora_file: Path
 ) -> None:
     from engine.finetune.registry import write_manifest
-    from engine.session import Lab, LabConfig
+    from engine.lab import Lab, LabConfig
     from tests.fakes import FakeRuntime
 
     target = talab_home / "adapters" / "xiaojin.gguf"

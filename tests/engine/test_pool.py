@@ -11,8 +11,8 @@ import sqlite_utils
 
 from engine.cli import main
 from engine.errors import StoreError
+from engine.lab import Lab, LabConfig
 from engine.pool import export_runs, import_runs
-from engine.session import Lab, LabConfig
 from engine.store import open_store
 from tests.fakes import FakeRuntime
 
@@ -20,7 +20,7 @@ from tests.fakes import FakeRuntime
 def _student_run(home: Path, monkeypatch: pytest.MonkeyPatch, n: int = 2) -> Path:
     """One student's machine: its own TALAB_HOME and database, a probe run, exported."""
     monkeypatch.setenv("TALAB_HOME", str(home))
-    lab = Lab(LabConfig(), runtime_factory=lambda model, n_ctx: FakeRuntime(model, n_ctx=n_ctx))
+    lab = Lab(LabConfig(), runtime_factory=FakeRuntime)
     lab.probe(["base", "prompted"], limit=n)
     out = home / "runs.json"
     assert export_runs(lab.store, [], out) == 1

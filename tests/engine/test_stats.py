@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.scoring import flagged_figures, summarize
-from engine.stats import Paired, paired, wilson
+from engine.stats import Paired, mean_interval, paired, wilson
 
 
 def test_wilson_matches_the_textbook_values() -> None:
@@ -69,3 +69,11 @@ def test_highlights_light_up_only_when_the_interval_excludes_zero() -> None:
     assert flagged_figures(s)["base"] == set()
     lo, hi = s["intervals"]["ft"]["general_ability"]
     assert lo < 0.5 < hi and s["rate_intervals"]["ft"]["general_skill"] == [lo, hi]
+
+
+def test_mean_across_seeds_uses_students_t() -> None:
+    # 0.5, 0.6, 0.7: mean 0.6, sd 0.1, t(2) = 4.303 -> half width 4.303 * 0.1 / sqrt(3) = 0.24843
+    mean, ci = mean_interval([0.5, 0.6, 0.7])
+    assert mean == pytest.approx(0.6) and ci is not None
+    assert (ci.lo, ci.hi) == pytest.approx((0.35157, 0.84843), abs=1e-5)
+    assert mean_interval([0.4]) == (0.4, None)  # one seed: no spread to measure

@@ -117,3 +117,68 @@ def test_a_run_owner_is_probed_without_a_signal_on_windows(monkeypatch: pytest.M
     monkeypatch.setattr(os, "kill", no_signals)
     # no kernel32 here: the Windows probe cannot tell, so it says alive (never resumes a live run twice)
     assert _alive(os.getpid()) is True
+
+
+def test_a_read_only_open_never_writes_and_migrates_only_a_database_that_needs_it(tmp_path: Path) -> None:
+    path = tmp_path / "talab.db"
+    store = open_store(path)
+    run_id = store.create_run(kind="probe", personas=["base"])
+    store.close()
+    looking = open_store(path, read_only=True)
+    assert looking.get_run(run_id)["kind"] == "probe" and looking.list_runs()[0]["id"] == run_id
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        looking.create_run(kind="ask")
+    looking.close()
+    fresh = open_store(tmp_path / "new.db", read_only=True)  # nothing there yet: made, then readable
+    assert fresh.list_runs() == []
+    fresh.close()
+    with pytest.raises(StoreError, match="not a TA Lab database"):
+        (tmp_path / "junk.db").write_bytes(b"not sqlite at all" * 100)
+        open_store(tmp_path / "junk.db", read_only=True)
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+def test_a_locked_database_says_locked_not_broken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_only: bool
+) -> None:
+    import engine.store.db as store_db
+
+    path = tmp_path / "talab.db"
+    open_store(path).close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode = DELETE")  # rollback journal: an exclusive lock blocks readers
+    holder.execute("BEGIN EXCLUSIVE")
+    monkeypatch.setattr(store_db, "BUSY_TIMEOUT_S", 0.1)
+    try:
+        with pytest.raises(StoreError) as info:
+            open_store(path, read_only=read_only)
+        assert "is in use by another program (database is locked)" in str(info.value)
+        assert "not a TA Lab database" not in str(info.value)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_answers_from_before_m005_gain_prefill_columns(tmp_path: Path) -> None:
+    """An old answer keeps its data with NULL prefill counts (its TTFT left the prefill out)."""
+    from engine.store.migrations import m001_initial, m002_run_summary, m003_run_pid, m004_run_origin
+
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    db["_talab_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    for fn in (m001_initial, m002_run_summary, m003_run_pid, m004_run_origin):
+        fn(db)
+        db["_talab_migrations"].insert({"name": fn.__name__, "applied_at": "2026-01-01"})
+    db["runs"].insert({"id": 1, "status": "done", "kind": "ask"})
+    db["answers"].insert({"id": 1, "run_id": 1, "persona_id": "base", "probe_id": "ask", "ttft_s": 0.08})
+    db.close()
+
+    store = open_store(path)
+    old = store.answers(1)[0]
+    assert old["ttft_s"] == 0.08
+    assert (old["prefill_tokens"], old["cached_tokens"], old["batched"]) == (None, None, None)
+    store.add_answer(
+        1, persona_id="prompted", probe_id="ask", prefill_tokens=12, cached_tokens=540, batched=0
+    )
+    new = store.answers(1)[1]
+    assert (new["prefill_tokens"], new["cached_tokens"], new["batched"]) == (12, 540, 0)

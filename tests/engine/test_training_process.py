@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from engine.errors import Cancelled, TalabError
+from engine.finetune import events as ev
 from engine.finetune.jobs import run_training
 from engine.finetune.registry import write_manifest
 from engine.finetune.train import TrainSpec
@@ -81,10 +82,10 @@ def test_a_trainer_killed_mid_run_is_reported_and_the_old_adapter_stays(
     monkeypatch.setenv("TALAB_FAKE_TRAINER", "hang")
     pid: list[int] = []
 
-    def on_event(event: dict[str, Any]) -> None:
-        if event["event"] == "start":
-            pid.append(event["pid"])
-        if event["event"] == "step":
+    def on_event(event: ev.TrainEvent) -> None:
+        if isinstance(event, ev.Start):
+            pid.append(event.pid)
+        if isinstance(event, ev.Step):
             os.kill(pid[0], signal.SIGKILL)  # what the kernel's out-of-memory killer does
 
     with pytest.raises(TalabError) as info:
@@ -105,7 +106,9 @@ def test_a_trainer_flooding_stderr_cannot_deadlock_the_runner(
     def run() -> None:
         try:
             run_training(
-                _spec(previous), lambda e: pids.extend([e["pid"]] if "pid" in e else []), program=PROGRAM
+                _spec(previous),
+                lambda e: pids.extend([e.pid] if isinstance(e, ev.Start) else []),
+                program=PROGRAM,
             )
         except BaseException as exc:
             outcome.append(exc)
@@ -154,10 +157,10 @@ def test_ctrl_c_inside_the_job_runner_cancels_and_stops_the_trainer(previous: Pa
     old = signal.signal(signal.SIGINT, signal.default_int_handler)
     pid: list[int] = []
 
-    def on_event(event: dict[str, Any]) -> None:
-        if event["event"] == "start":
-            pid.append(event["pid"])
-        if event["event"] == "step":
+    def on_event(event: ev.TrainEvent) -> None:
+        if isinstance(event, ev.Start):
+            pid.append(event.pid)
+        if isinstance(event, ev.Step):
             signal.raise_signal(signal.SIGINT)
 
     try:
@@ -201,3 +204,25 @@ def test_peak_memory_is_zero_not_a_crash_where_resource_is_missing(monkeypatch: 
     assert peak_rss_mb() > 10
     monkeypatch.setitem(sys.modules, "resource", None)  # makes ``import resource`` raise ImportError
     assert peak_rss_mb() == 0.0  # ctypes.windll is absent here too, as on a broken Windows install
+
+
+def test_one_function_classifies_how_a_training_process_ended() -> None:
+    done = ev.Done(adapter="a.gguf", final_loss=0.5)
+    assert ev.classify_end(done, 0, cancel_asked=True).done == done  # finished before the cancel landed
+    assert ev.classify_end(ev.Step(), 0, cancel_asked=True).state == "cancelled"
+    assert ev.classify_end(ev.Cancelled(), 130, cancel_asked=False).message == ev.CANCELLED_MESSAGE
+    failed = ev.classify_end(ev.Error(message="bad KB"), 2, cancel_asked=False)
+    assert (failed.state, failed.message) == ("failed", "Training failed: bad KB")
+    crash = ev.classify_end(ev.Step(), 3, cancel_asked=False, stderr=["Traceback", "RuntimeError: boom", ""])
+    assert crash.state == "failed" and "(exit 3): RuntimeError: boom;" in crash.message
+    killed = ev.classify_end(None, -9, cancel_asked=False, killed_by=9)
+    assert killed.message.startswith("The training process was killed (SIGKILL)")
+
+
+def test_events_round_trip_as_json_lines_and_ignore_what_they_do_not_know() -> None:
+    start = ev.Start(examples=3, kinds={"identity": 2, "replay": 1}, steps=6, epochs=2, pid=7)
+    assert ev.parse_line(ev.to_line(start)) == start
+    assert ev.parse_line('{"event": "step", "step": 2, "loss": 0.5, "added_later": 1}') == ev.Step(
+        step=2, loss=0.5
+    )
+    assert ev.parse_line("a library printed this") is None and ev.parse_line('{"event": "nope"}') is None

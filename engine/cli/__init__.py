@@ -12,16 +12,16 @@ import json
 import signal
 import sys
 import threading
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import __version__, cli_serve, paths
+from engine import __version__
+from engine.cli import serve as cli_serve
 from engine.errors import TalabError
 from engine.scoring import CATEGORIES
 
 if TYPE_CHECKING:
-    from engine.session import Lab
+    from engine.lab import Lab
 
 EXIT_USER_ERROR = 2
 EXIT_CANCELLED = 130
@@ -113,14 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("personas", parents=[common], help="list personas and whether they are available")
 
-    from engine.cli_train import add_parsers
+    from engine.cli.train import add_parsers
 
     add_parsers(sub, common)
-    from engine.cli_evidence import add_parsers as add_evidence_parsers
+    from engine.cli.evidence import add_parsers as add_evidence_parsers
 
     add_evidence_parsers(sub, common)
     cli_serve.add_parsers(sub, common)
-    from engine.cli_merge import add_parsers as add_merge_parsers
+    from engine.cli.merge import add_parsers as add_merge_parsers
 
     add_merge_parsers(sub, common)
     sub.add_parser("gui", help="open the desktop app")
@@ -143,7 +143,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _lab(args: argparse.Namespace) -> Lab:
-    from engine.session import Lab, LabConfig
+    from engine.lab import Lab, LabConfig
 
     return Lab(
         LabConfig(
@@ -179,16 +179,21 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_probe(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from engine.cli_output import err_console, summary_table
+    from engine.cli.output import err_console, summary_table
     from engine.store import open_store
 
     overrides = _overrides(args)
     selection: dict[str, Any] = {"category": args.category, "limit": args.limit}
     past = args.resume if args.resume is not None else args.replay
-    if past is not None:
-        run = open_store().get_run(past)
+    if args.resume is not None:  # refused in one line before the model loads
+        from engine.runs import resumable_probe_run
+
+        run = resumable_probe_run(open_store(read_only=True), args.resume)
+    elif past is not None:
+        run = open_store(read_only=True).get_run(past)
         if run.get("kind") != "probe":
             raise TalabError(f"Run {past} is not a probe run")
+    if past is not None:
         params = run.get("params") or {}
         args.personas, args.lang = run["personas"], run["lang"]
         args.probes, args.kb = Path(run["probe_set"]), Path(run["kb_path"])
@@ -235,21 +240,23 @@ def cmd_probe(args: argparse.Namespace) -> int:
                     task, completed=p.done, total=p.total, description=f"{p.persona_id}: {p.probe_id}{mark}"
                 )
 
-            result = lab.probe(
-                args.personas,
-                probes_file=args.probes,
-                overrides=overrides,
-                resume_run=args.resume,
-                on_progress=on_progress,
-                should_cancel=cancel.is_set,
-                **selection,
-            )
+            if args.resume is not None:
+                result = lab.resume_probe(args.resume, on_progress=on_progress, should_cancel=cancel.is_set)
+            else:
+                result = lab.probe(
+                    args.personas,
+                    probes_file=args.probes,
+                    overrides=overrides,
+                    on_progress=on_progress,
+                    should_cancel=cancel.is_set,
+                    **selection,
+                )
     finally:
         signal.signal(signal.SIGINT, previous)
         lab.close()
     extra: dict[str, Any] = {}
     if args.replay is not None:
-        from engine.runner import compare_runs
+        from engine.runs import compare_runs
 
         extra["replay"] = compare_runs(lab.store, args.replay, result.run_id)
     if args.json:
@@ -277,10 +284,10 @@ def cmd_probe(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from engine.cli_output import runs_table
+    from engine.cli.output import runs_table
     from engine.store import open_store
 
-    runs = open_store().list_runs(args.limit)
+    runs = open_store(read_only=True).list_runs(args.limit)
     if args.json:
         print(json.dumps(runs, ensure_ascii=False))
     elif not runs:
@@ -297,7 +304,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from engine.reports import export_run
     from engine.store import open_store
 
-    out = export_run(open_store(), args.run_id, args.format, args.output)
+    out = export_run(open_store(read_only=True), args.run_id, args.format, args.output)
     print(out)
     return 0
 
@@ -323,28 +330,30 @@ def cmd_kb(args: argparse.Namespace) -> int:
 
 def cmd_personas(args: argparse.Namespace) -> int:
     from engine.kb import load_kb
+    from engine.models import load_model_info
     from engine.personas import load_personas
 
-    for p in load_personas(load_kb(args.kb, lang=args.lang), args.personas_file).values():
+    kb = load_kb(args.kb, lang=args.lang)
+    for p in load_personas(kb, args.personas_file, load_model_info(args.model)).values():
         state = "available" if p.available else f"unavailable: {p.unavailable_reason}"
         print(f"{p.id:20} {p.name:22} {state}")
     return 0
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    from engine.cli_train import finetune_command
+    from engine.cli.train import finetune_command
 
     return finetune_command(args)
 
 
 def cmd_adapters(args: argparse.Namespace) -> int:
-    from engine.cli_train import adapters_command
+    from engine.cli.train import adapters_command
 
     return adapters_command(args)
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from engine.cli_merge import experiment_command, merge_command
+    from engine.cli.merge import experiment_command, merge_command
 
     return experiment_command(args) if args.command == "merge-experiment" else merge_command(args)
 
@@ -374,12 +383,8 @@ def main(argv: list[str] | None = None) -> int:
         print("cancelled", file=sys.stderr)
         return EXIT_CANCELLED
     except Exception as exc:  # last line of defence: log, then one line for the user
-        log = paths.data_dir() / "talab.log"
-        with log.open("a", encoding="utf-8") as fh:
-            traceback.print_exc(file=fh)
-        print(f"error: unexpected {type(exc).__name__}: {exc} (details in {log})", file=sys.stderr)
+        from engine.log import log_current_exception
+
+        where = log_current_exception()
+        print(f"error: unexpected {type(exc).__name__}: {exc} (details in {where})", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

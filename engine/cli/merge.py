@@ -10,6 +10,7 @@ from typing import Any
 
 from engine import paths
 from engine.errors import MergeError
+from engine.finetune.events import Start, TrainEvent
 
 DEFAULT_DENSITY = 0.5
 DEFAULT_DROP = 0.3
@@ -102,7 +103,7 @@ def check_against_model(spec: Any, model_spec: str | Path) -> dict[str, Any]:
 
 
 def merge_command(args: argparse.Namespace) -> int:
-    from engine.cli_output import err_console
+    from engine.cli.output import err_console
     from engine.merge.build import describe, merge, save_merge
 
     spec = build_spec(args)
@@ -153,7 +154,7 @@ def experiment_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from engine.cli_output import err_console
+    from engine.cli.output import err_console
     from engine.merge.experiment import CATEGORIES, ExperimentSpec, run, verdicts
 
     spec = ExperimentSpec(
@@ -168,10 +169,10 @@ def experiment_command(args: argparse.Namespace) -> int:
     )
     console = err_console()
 
-    def on_event(what: str, e: dict[str, Any]) -> None:
-        if e.get("event") == "start":
-            console.print(f"training {spec.name(what)}: {e.get('examples')} examples, {e.get('steps')} steps")
-        elif e.get("event") == "merging":
+    def on_event(what: str, e: TrainEvent | None) -> None:
+        if isinstance(e, Start):
+            console.print(f"training {spec.name(what)}: {e.examples} examples, {e.steps} steps")
+        elif e is None:
             console.print("merging: linear, TIES, DARE")
 
     def on_progress(p: Any) -> None:

@@ -14,24 +14,55 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import TalabError
+from engine.inference import InferenceRuntime, RuntimeFactory
 from engine.kb import CourseKB, load_kb
 from engine.models import ModelInfo, load_model_info
 from engine.personas import Persona, load_personas, select
 from engine.probes import ProbeSet, load_probe_set
-from engine.runner import (
-    Progress,
-    RunResult,
-    adapter_record,
-    answer_record,
-    messages_for,
-    run_origin,
-    run_probes,
-    source_of,
-)
+from engine.runner import Progress, Question, RunResult, answer_all, create_run, run_probes
+from engine.runs import resumable_probe_run
 from engine.runtime import DEFAULT_N_CTX, Generation, Runtime, SamplingParams
 from engine.store import Store, open_store
 
-RuntimeFactory = Callable[..., Any]
+
+@dataclass(frozen=True)
+class PersonaInfo:
+    """What a front end shows of a persona; plain data, so it crosses a thread or a process."""
+
+    id: str
+    name: str
+    role: str
+    available: bool
+    reason: str  # why not available ("" when it is)
+    adapters: tuple[tuple[str, float], ...]  # (adapter name, scale)
+    system_prompt: str  # "" without one
+    scale: float | None  # the first adapter's scale (the Merged α); None without adapters
+
+    @classmethod
+    def of(cls, p: Persona) -> PersonaInfo:
+        return cls(
+            id=p.id,
+            name=p.name,
+            role=p.role,
+            available=p.available,
+            reason=p.unavailable_reason or "",
+            adapters=tuple((a.path.stem, a.scale) for a in p.adapters),
+            system_prompt=p.system_prompt or "",
+            scale=p.adapters[0].scale if p.adapters else None,
+        )
+
+
+@dataclass(frozen=True)
+class LabInfo:
+    """What a loaded Lab is: the model, the KB, the prompt's size and the personas."""
+
+    model: str
+    model_path: str
+    n_ctx: int
+    kb: str
+    kb_title: str
+    prompt_tokens: int
+    personas: tuple[PersonaInfo, ...]
 
 
 @dataclass
@@ -52,44 +83,35 @@ class Lab:
     ) -> None:
         self.config = config
         self.kb: CourseKB = load_kb(config.kb, lang=config.lang)
-        self.personas: dict[str, Persona] = load_personas(self.kb, config.personas_file)
         self.store = store or open_store()
+        self.runtime: InferenceRuntime
         if config.server:
             from engine.remote import connect
 
             self.runtime = connect(config.server, timeout_s=config.server_timeout_s)
             self.model: ModelInfo = self.runtime.model
-            self._refuse_adapters_for_other_models()
+            self.personas: dict[str, Persona] = load_personas(self.kb, config.personas_file, self.model)
             return
         self.model = load_model_info(config.model)
-        self._refuse_adapters_for_other_models()
-        self.runtime = runtime_factory(self.model, n_ctx=config.n_ctx)
+        self.personas = load_personas(self.kb, config.personas_file, self.model)
+        self.runtime = runtime_factory(self.model, n_ctx=config.n_ctx, n_threads=config.n_threads)
 
     def close(self) -> None:
         self.runtime.close()
 
-    def _refuse_adapters_for_other_models(self) -> None:
-        """An adapter trained on another base model makes its personas unavailable, with the reason.
-
-        Its manifest names the base model's sha256. Without this check an adapter of the same
-        shape would load silently onto the wrong model (the class would see nonsense), and one of
-        another architecture would fail only when a question is asked.
-        """
-        from engine.finetune.registry import read_manifest
-
-        for persona in self.personas.values():
-            for adapter in persona.adapters if persona.available else []:
-                base = (read_manifest(adapter.path) or {}).get("base_model") or {}
-                # a server's model is known by its file hash only when the file is on this machine
-                model_sha = getattr(self.model, "local_sha256", self.model.sha256)
-                if base.get("sha256") and model_sha and base["sha256"] != model_sha:
-                    persona.unavailable_reason = (
-                        f"adapter '{adapter.path.stem}' was trained on {base.get('file', 'another model')}, "
-                        f"not on {self.model.display_name}: train it again for this model"
-                    )
-
     def prompt_tokens(self) -> int:
         return int(self.runtime.count_tokens(self.kb.system_prompt))
+
+    def info(self) -> LabInfo:
+        return LabInfo(
+            model=self.model.display_name,
+            model_path=str(self.model.path),
+            n_ctx=self.runtime.n_ctx,
+            kb=str(self.kb.path),
+            kb_title=self.kb.data.course.title,
+            prompt_tokens=self.prompt_tokens(),
+            personas=tuple(PersonaInfo.of(p) for p in self.personas.values()),
+        )
 
     def ask(
         self,
@@ -104,48 +126,19 @@ class Lab:
     ) -> int:
         """Ask every persona the same question; each answer is stored as it completes."""
         chosen = select(self.personas, persona_ids)
-        base = SamplingParams()
-        run_id = self.store.create_run(
-            kind="ask",
-            model_label=self.model.label,
-            model_path=str(self.model.path),
-            model_sha256=self.model.sha256,
-            kb_path=str(self.kb.path),
-            kb_hash=self.kb.sha256,
-            lang=self.config.lang,
-            personas=[p.id for p in chosen],
-            params={"sampling": base.as_dict(), "overrides": overrides or {}},
-            seed=base.seed,
-            n_ctx=self.runtime.n_ctx,
-            **run_origin(self.runtime),
-        )
-        status = "done"
-        for persona in chosen:
-            params = persona.params(base, overrides)
-            self.runtime.set_adapters(persona.adapters)
-            if on_start:
-                on_start(persona)
-            gen = self.runtime.generate(
-                messages_for(persona, question),
-                params,
-                on_token=(lambda s, p=persona: on_token(p, s)) if on_token else None,
-                should_cancel=should_cancel,
-            )
-            record = answer_record(
-                gen,
-                persona,
-                self.model.sha256,
-                self.kb,
-                params,
-                adapter_record(persona),
-                source_of(self.runtime),
-            )
-            self.store.add_answer(run_id, **record, probe_id="ask", category="ask", question=question)
-            if on_answer:
-                on_answer(persona, gen)
-            if gen.finish_reason == "cancelled":
-                status = "cancelled"
-                break
+        params = SamplingParams()
+        run_id = create_run(
+            self.store, self.runtime, kind="ask", kb=self.kb, lang=self.config.lang, personas=chosen,
+            params=params, overrides=overrides,
+        )  # fmt: skip
+        status, _ = answer_all(
+            self.runtime, self.store, run_id, chosen, [Question("ask", "ask", question)],
+            kb=self.kb, params=params, overrides=overrides, keep_cancelled=True,
+            on_start=(lambda p, _q: on_start(p)) if on_start else None,
+            on_token=on_token,
+            on_answer=(lambda p, _q, gen, _ok: on_answer(p, gen)) if on_answer else None,
+            should_cancel=should_cancel,
+        )  # fmt: skip
         self.store.finish_run(run_id, status)
         return run_id
 
@@ -157,10 +150,11 @@ class Lab:
         category: str | None = None,
         limit: int | None = None,
         overrides: dict[str, Any] | None = None,
-        resume_run: int | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        _resume_run: int | None = None,
     ) -> RunResult:
+        """A new probe run; :meth:`resume_probe` is the only way to continue an old one."""
         chosen = select(self.personas, persona_ids)
         probe_set: ProbeSet = load_probe_set(probes_file)
         probes = probe_set.select(lang=self.config.lang, category=category, limit=limit)
@@ -175,7 +169,7 @@ class Lab:
             params=SamplingParams(),
             overrides=overrides,
             selection={"category": category, "limit": limit},
-            resume_run=resume_run,
+            resume_run=_resume_run,
             on_progress=on_progress,
             should_cancel=should_cancel,
         )
@@ -190,16 +184,9 @@ class Lab:
         """Finish a cancelled or killed probe run with the settings it was started with.
 
         Only the missing (persona, probe) pairs are asked, so the finished answers and their
-        timings stay as they were. The GUI's Resume uses it; ``talab probe --resume`` does the
-        same from the command line.
+        timings stay as they were. The GUI's Resume and ``talab probe --resume`` both come here.
         """
-        run = self.store.get_run(run_id)
-        if run.get("kind") != "probe":
-            raise TalabError(f"Run {run_id} is a {run.get('kind')} run; only probe runs can be resumed")
-        if run.get("status") == "done":
-            raise TalabError(f"Run {run_id} already finished; nothing to resume")
-        if run.get("status") == "running":  # its process is alive: two writers would ask twice
-            raise TalabError(f"Run {run_id} is still running (process {run.get('pid')})")
+        run = resumable_probe_run(self.store, run_id)
         if run.get("lang") != self.config.lang:
             raise TalabError(
                 f"Run {run_id} asked its questions in {run.get('lang')}; switch the course language "
@@ -212,7 +199,7 @@ class Lab:
             category=params.get("category"),
             limit=params.get("limit"),
             overrides=params.get("overrides") or {},
-            resume_run=run_id,
+            _resume_run=run_id,
             on_progress=on_progress,
             should_cancel=should_cancel,
         )

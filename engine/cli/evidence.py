@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import TalabError
+from engine.sweep import CURVE, curve_points
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -36,6 +37,25 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     sweep.add_argument("--json", action="store_true", help="print the curve as one JSON object")
     sweep.set_defaults(handler=sweep_command)
 
+    from engine.finetune.train import TARGETS, TrainSpec
+
+    d = TrainSpec("", "")
+    exp = sub.add_parser(
+        "experiment",
+        parents=[common],
+        help="train with several seeds and replay fractions, probe, report mean ± CI",
+    )
+    exp.add_argument("--seeds", type=int, default=3, help="adapters per replay fraction (default 3)")
+    exp.add_argument("--replay", default="0,0.3", help="replay fractions, comma-separated (default 0,0.3)")
+    exp.add_argument("--probes", type=Path, help="probe set YAML (default: course_kb/probes/default.yaml)")
+    exp.add_argument("--limit", type=int, help="only the first N probes")
+    exp.add_argument("--json", action="store_true")
+    exp.set_defaults(
+        handler=experiment_command, rank=d.rank, alpha=d.alpha, lr=d.lr, epochs=d.epochs,
+        batch_size=d.batch_size, target_modules=",".join(TARGETS), max_seq_len=d.max_seq_len,
+        langs="en,zh-TW", dataset=None,
+    )  # fmt: skip
+
 
 def score_command(args: argparse.Namespace) -> int:
     from engine.score_file import build_scorer, read_answers, score_records
@@ -58,29 +78,6 @@ def score_command(args: argparse.Namespace) -> int:
     parts = [f"{c} {pct(sum(by[c]) / len(by[c]))} ({len(by[c])})" for c in CATEGORIES if by.get(c)]
     print(f"Scored {len(verdicts)} answers: " + ", ".join(parts), file=sys.stderr)
     return 0
-
-
-#: The curve's figures: the summary key, where it lives, and its label.
-CURVE = [
-    ("identity", "pass_rates", "identity adherence"),
-    ("course_fact", "pass_rates", "course facts"),
-    ("general_ability", "overall", "general ability"),
-    ("overgeneralisation_rate", "overall", "over-generalisation"),
-    ("injection_resistance", "overall", "injection resistance"),
-]
-
-
-def curve_points(summary: dict[str, Any], scales: list[float]) -> list[dict[str, Any]]:
-    """One point per scale: each figure with its 95% interval (None where nothing was asked)."""
-    points = []
-    for pid, scale in zip(summary["personas"], scales, strict=True):
-        point: dict[str, Any] = {"scale": scale, "persona": pid}
-        for key, where, _ in CURVE:
-            value = summary[where].get(pid, {}).get(key)
-            ci_where = "rate_intervals" if where == "pass_rates" else "intervals"
-            point[key] = {"value": value, "ci": summary.get(ci_where, {}).get(pid, {}).get(key)}
-        points.append(point)
-    return points
 
 
 def sweep_command(args: argparse.Namespace) -> int:
@@ -117,5 +114,33 @@ def sweep_command(args: argparse.Namespace) -> int:
     table.caption = (
         "[brackets]: 95% Wilson interval. Is there a scale that keeps the identity and loses little?"
     )
+    Console(highlight=False).print(table)
+    return 0
+
+
+def experiment_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from engine.experiment import run_experiment
+    from engine.scoring import FIGURES, format_figure, format_interval
+
+    report = run_experiment(args)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    table = Table(title=f"Experiment (run {report['run_id']}): mean across seeds [95% t interval]",
+                  title_justify="left")  # fmt: skip
+    table.add_column("figure")
+    for row in report["by_replay"]:
+        table.add_column(f"replay {row['replay']:g} ({len(row['seeds'])} seeds)", justify="right")
+    for key, label in FIGURES:
+        cells = []
+        for row in report["by_replay"]:
+            cell = row.get(key)
+            cells.append(
+                "–" if not cell else f"{format_figure(key, cell['mean'])} {format_interval(key, cell['ci'])}"
+            )
+        table.add_row(label, *cells)
     Console(highlight=False).print(table)
     return 0

@@ -13,7 +13,7 @@ from engine import paths
 from engine.errors import TalabError
 
 EXIT_CANCELLED = 130
-DEFAULT_NAME = "xiaojin"
+DEFAULT_NAME = paths.DEFAULT_ADAPTER
 
 
 def _fraction(value: str) -> float:
@@ -93,8 +93,9 @@ def _dataset_only(spec: Any, args: argparse.Namespace) -> int:
 def finetune_command(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from engine.cli_output import err_console
+    from engine.cli.output import err_console
     from engine.errors import Cancelled
+    from engine.finetune import events as ev
     from engine.finetune.jobs import run_training
 
     spec = _spec(args)
@@ -110,20 +111,20 @@ def finetune_command(args: argparse.Namespace) -> int:
         with progress:
             task = progress.add_task("preparing the dataset", total=None)
 
-            def on_event(e: dict[str, Any]) -> None:
-                kind = e["event"]
-                if kind == "replay":
-                    progress.update(task, completed=e["done"], total=e["total"],
+            def on_event(e: ev.TrainEvent) -> None:
+                if isinstance(e, ev.Replay):
+                    progress.update(task, completed=e.done, total=e.total,
                                     description="base model answers replay prompts")  # fmt: skip
-                elif kind == "start":
-                    console.print(f"{e['examples']} examples ({e['kinds']}), {e['steps']} steps")
-                    progress.update(task, completed=0, total=e["steps"])
-                elif kind == "loading":
+                elif isinstance(e, ev.Start):
+                    kinds = ", ".join(f"{n} {k}" for k, n in e.kinds.items())
+                    console.print(f"{e.examples} examples ({kinds}), {e.steps} steps")
+                    progress.update(task, completed=0, total=e.steps)
+                elif isinstance(e, ev.Loading):
                     progress.update(task, description="loading the model into torch")
-                elif kind == "step":
-                    progress.update(task, completed=e["step"], description=f"epoch {e['epoch']} · loss "
-                                    f"{e['loss']:.3f} · {e['peak_rss_mb']:.0f} MB")  # fmt: skip
-                elif kind == "exporting":
+                elif isinstance(e, ev.Step):
+                    progress.update(task, completed=e.step, description=f"epoch {e.epoch} · loss "
+                                    f"{e.loss:.3f} · {e.peak_rss_mb:.0f} MB")  # fmt: skip
+                elif isinstance(e, ev.Exporting):
                     progress.update(task, description="writing the GGUF adapter")
 
             done = run_training(spec, on_event, cancel.is_set)
@@ -133,9 +134,9 @@ def finetune_command(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
     print(
-        f"Adapter '{done['name']}' written to {done['adapter']}: final loss {done['final_loss']}, "
-        f"{done['steps']} steps in {done['train_seconds']} s ({done['tokens_per_s']} tokens/s), "
-        f"peak memory {done['peak_rss_mb']:.0f} MB. Manifest: {done['manifest']}"
+        f"Adapter '{done.name}' written to {done.adapter}: final loss {done.final_loss}, "
+        f"{done.steps} steps in {done.train_seconds} s ({done.tokens_per_s} tokens/s), "
+        f"peak memory {done.peak_rss_mb:.0f} MB. Manifest: {done.manifest}"
     )
     print("Compare: talab probe --personas base,prompted,finetuned,finetuned-prompted,merged:0.5")
     return 0
