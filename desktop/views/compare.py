@@ -252,6 +252,8 @@ class CompareView(QWidget):
         self.columns = {}
         for pid in personas:
             base, _, scale = pid.partition(":")
+            if pid in self.details:  # an id with a colon of its own: edit:NAME
+                base, scale = pid, ""
             detail = self.details.get(base)
             title = self.picker.name(base)
             if scale:

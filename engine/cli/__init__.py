@@ -113,9 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("personas", parents=[common], help="list personas and whether they are available")
 
+    from engine.cli.edit import add_parsers as add_edit_parsers
     from engine.cli.train import add_parsers
 
     add_parsers(sub, common)
+    add_edit_parsers(sub, common)
     from engine.cli.evidence import add_parsers as add_evidence_parsers
 
     add_evidence_parsers(sub, common)
