@@ -140,7 +140,7 @@ def test_ui_language_switches_the_window_to_traditional_chinese(qtbot: Any) -> N
         dialog.ui_lang.setCurrentIndex(dialog.ui_lang.findData("en"))
         _ok(dialog)
         assert [again.tabs.tabText(i) for i in range(again.tabs.count())] == [
-            "&Compare", "&Probes", "&History", "&Train", "Course &KB",
+            "&Compare", "&Probes", "&History", "&Train", "Course &KB", "&Edit",
         ]  # fmt: skip
         assert [a.text() for a in again.menuBar().actions()] == ["&View", "P&ersonas", "&File"]
         assert "after a restart" in again.statusBar().currentMessage()
