@@ -41,7 +41,7 @@ from desktop.views.train import TrainView
 from desktop.workers import LabFactory, LabWorker, WorkerThread
 from engine import paths
 from engine.errors import TalabError
-from engine.lab import LabConfig, LabInfo
+from engine.lab import LabConfig, LabInfo, PersonaInfo
 from engine.store import open_store
 
 DEFAULT_PERSONAS = ["base", "prompted", "finetuned", "finetuned-prompted", "merged"]
@@ -69,7 +69,7 @@ class MainWindow(SettingsHost, TrainingHost, EditHost, QMainWindow):
         # the config to go back to if a new one fails to load: a bad model never leaves the class empty
         self._fallback: LabConfig | None = LabConfig(lang=self.config.lang)
         self._notice = ""
-        self.names: dict[str, str] = {}
+        self.names: dict[str, PersonaInfo] = {}  # persona id → what the engine says of it
 
         self.tabs = QTabWidget()
         self.compare = CompareView()
@@ -250,7 +250,7 @@ class MainWindow(SettingsHost, TrainingHost, EditHost, QMainWindow):
     def _on_loaded(self, info: LabInfo) -> None:
         self.info = info
         self.show_notice()
-        self.names = {p.id: p.name for p in info.personas}
+        self.names = {p.id: p for p in info.personas}
         for picker in (self.compare.picker, self.probes.picker):
             picker.set_personas(info.personas, self._checked())
         self.compare.set_details(info.personas)

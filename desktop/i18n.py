@@ -11,6 +11,7 @@ and menus are re-translated live.
 from __future__ import annotations
 
 from desktop.i18n_zh_tw import ZH_TW as _ZH_TW
+from engine.personas import scaled_name
 
 UI_LANGUAGES = {"en": "English", "zh-TW": "繁體中文"}
 
@@ -32,15 +33,14 @@ def tr(text: str, **fields: object) -> str:
     return out.format(**fields) if fields else out
 
 
-def persona_name(name: str) -> str:
-    """Persona names come from personas.yaml in English; "Merged α=0.5" keeps its α, the word is translated.
+def persona_name(name: str, scale: float | None = None) -> str:
+    """A persona's base name from personas.yaml, in English, translated; then the engine adds its α.
 
     Idempotent, so a name already shown translated (a check box's text) can pass through again.
     """
     if name.startswith("Edited: "):  # edit:NAME personas carry the edit's own name
         return tr("Edited: {name}", name=name.removeprefix("Edited: "))
-    head, sep, scale = name.partition(" α=")
-    return f"{tr(head)}{sep}{scale}"
+    return scaled_name(tr(name), scale)
 
 
 def retranslated(text: str) -> str:

@@ -30,7 +30,9 @@ class PersonaInfo:
     """What a front end shows of a persona; plain data, so it crosses a thread or a process."""
 
     id: str
-    name: str
+    name: str  # in English, as the CLI prints it
+    base_name: str  # the name without α: a front end translates this and adds name_scale
+    name_scale: float | None  # the α the name shows; None for a name without one
     role: str
     available: bool
     reason: str  # why not available ("" when it is)
@@ -43,6 +45,8 @@ class PersonaInfo:
         return cls(
             id=p.id,
             name=p.name,
+            base_name=p.base_name,
+            name_scale=p.name_scale,
             role=p.role,
             available=p.available,
             reason=p.unavailable_reason or "",

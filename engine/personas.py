@@ -50,6 +50,7 @@ class PersonaDef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str
+    name_shows_scale: bool = False  # "Merged" is shown as "Merged α=0.5", its adapters' scale
     role: str = ""
     description: str = ""
     system_prompt: str | None = None
@@ -62,18 +63,29 @@ class PersonaFile(BaseModel):
     personas: list[PersonaDef] = Field(min_length=1)
 
 
+def scaled_name(base_name: str, scale: float | None) -> str:
+    """The one place a name gets its α, so no front end parses a name back: "Merged" at 0.3 reads
+    "Merged α=0.3"."""
+    return base_name if scale is None else f"{base_name} α={scale:g}"
+
+
 @dataclass
 class Persona:
     """A persona resolved against a KB and the adapter directory."""
 
     id: str
-    name: str
+    base_name: str  # without any α: front ends translate it, then add the scale
     role: str
     description: str
     system_prompt: str | None
     adapters: list[AdapterSpec] = field(default_factory=list)
     sampling: dict[str, Any] = field(default_factory=dict)
     unavailable_reason: str | None = None
+    name_scale: float | None = None  # the α the name shows; None for a name without one
+
+    @property
+    def name(self) -> str:
+        return scaled_name(self.base_name, self.name_scale)
 
     @property
     def available(self) -> bool:
@@ -139,13 +151,14 @@ def resolve(
     sampling = {k: v for k, v in defn.sampling.model_dump().items() if v is not None}
     return Persona(
         id=defn.id,
-        name=defn.name,
+        base_name=defn.name,
         role=defn.role,
         description=defn.description,
         system_prompt=prompt,
         adapters=adapters,
         sampling=sampling,
         unavailable_reason=reason,
+        name_scale=defn.adapters[0].scale if defn.name_shows_scale and defn.adapters else None,
     )
 
 
@@ -167,11 +180,10 @@ def with_scale(persona: Persona, scale: float) -> Persona:
         raise PersonaError(f"Persona '{persona.id}' has no adapter, so a scale means nothing")
     if not 0.0 <= scale <= 2.0:
         raise PersonaError(f"Adapter scale {scale} is outside 0 to 2")
-    name = persona.name.split(" α=")[0]
     return replace(
         persona,
         id=f"{persona.id}:{scale:g}",
-        name=f"{name} α={scale:g}",
+        name_scale=scale,
         adapters=[AdapterSpec(a.path, scale) for a in persona.adapters],
     )
 
@@ -204,7 +216,7 @@ def stack_persona(pid: str) -> Persona:
         label.append(name if scale == 1.0 else f"{scale:g}·{name}")
     return Persona(
         id=pid,
-        name=" + ".join(label),
+        base_name=" + ".join(label),
         role="task arithmetic",
         description="Adapters added at run time with these weights (negative = task negation).",
         system_prompt=None,

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.i18n import tr
+from desktop.i18n import persona_name, tr
 from desktop.views.personas import PersonaPicker, start_stop_buttons
 from engine.lab import PersonaInfo
 
@@ -256,11 +256,10 @@ class CompareView(QWidget):
                 base, scale = pid, ""
             detail = self.details.get(base)
             title = self.picker.name(base)
-            if scale:
-                title = f"{title.split(' α=')[0]} α={scale}"
-                if detail is not None:
-                    scaled = tuple((name, float(scale)) for name, _ in detail.adapters)
-                    detail = replace(detail, adapters=scaled)
+            if scale and detail is not None:
+                title = persona_name(detail.base_name, float(scale))
+                scaled = tuple((name, float(scale)) for name, _ in detail.adapters)
+                detail = replace(detail, adapters=scaled)
             col = AnswerColumn(title, detail)
             col.setObjectName(f"column-{pid}")
             self.columns_row.addWidget(col, 1)

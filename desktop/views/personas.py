@@ -21,14 +21,16 @@ class PersonaPicker(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.addWidget(QLabel(tr("Personas:")))
         self.boxes: dict[str, QCheckBox] = {}
+        self.infos: dict[str, PersonaInfo] = {}
         self._layout.addStretch(1)
 
     def set_personas(self, personas: Sequence[PersonaInfo], checked: list[str]) -> None:
         for box in self.boxes.values():
             box.deleteLater()
         self.boxes.clear()
+        self.infos = {p.id: p for p in personas}
         for i, p in enumerate(personas):
-            name = persona_name(p.name)  # the engine's names are English: the UI translates them
+            name = persona_name(p.base_name, p.name_scale)  # the engine's names are English
             box = QCheckBox(name)
             box.setObjectName(f"persona-{p.id}")
             box.setEnabled(p.available)

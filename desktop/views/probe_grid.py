@@ -7,6 +7,7 @@ know nothing about the worker and are filled from store rows or live progress.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QWidg
 
 from desktop.i18n import persona_name, tr
 from desktop.views.compare import answer_stats
+from engine.lab import PersonaInfo
 from engine.scoring import FIGURES, figure_parts, flagged_figures, format_interval
 
 PASS_BG = "#bfe8bf"
@@ -24,11 +26,17 @@ FAIL_FG = "#8a1c1c"
 FLAG_FG = "#b3141b"
 
 
-def display_name(pid: str, names: dict[str, str]) -> str:
+def display_name(pid: str, names: Mapping[str, PersonaInfo]) -> str:
     """``merged:0.35`` reads as "Merged α=0.35", not as an id, in headers and details; in the UI language."""
+    if pid in names:  # edit:NAME too: an id with a colon of its own
+        return persona_name(names[pid].base_name, names[pid].name_scale)
     base, _, scale = pid.partition(":")
-    name = persona_name(names.get(pid) or names.get(base) or base)
-    return f"{name.split(' α=')[0]} α={scale}" if scale else name
+    info = names.get(base)  # None for a persona gone since the run: its id is all there is
+    try:
+        alpha = float(scale) if scale else None
+    except ValueError:
+        return pid
+    return persona_name(info.base_name if info else base, alpha)
 
 
 def figure_text(key: str, value: float | None) -> str:
@@ -65,7 +73,7 @@ class ProbeGrid(QTableWidget):
         self.answers: dict[tuple[str, str], dict[str, Any]] = {}
         self.shown_category: str | None = None
 
-    def set_personas(self, personas: list[str], names: dict[str, str]) -> None:
+    def set_personas(self, personas: list[str], names: Mapping[str, PersonaInfo]) -> None:
         self.setRowCount(0)
         self.personas = list(personas)
         self.probe_rows, self.categories, self.answers = {}, [], {}
@@ -212,7 +220,7 @@ class FiguresTable(QTableWidget):
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)  # no blank area below
 
-    def show_summary(self, summary: dict[str, Any], names: dict[str, str]) -> None:
+    def show_summary(self, summary: dict[str, Any], names: Mapping[str, PersonaInfo]) -> None:
         personas = summary["personas"]
         flagged = flagged_figures(summary)
         self.setColumnCount(len(personas))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -26,6 +26,7 @@ from desktop.views.chart import BarChart
 from desktop.views.personas import PersonaPicker, start_stop_buttons
 from desktop.views.probe_grid import FiguresTable, ProbeGrid, answer_html, category_label, display_name
 from engine.errors import TalabError
+from engine.lab import PersonaInfo
 from engine.runs import is_resumable, run_summary
 from engine.scoring import CATEGORIES
 from engine.store import open_store
@@ -64,7 +65,7 @@ class ProbesView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.clock: Callable[[], float] = time.monotonic
-        self.names: dict[str, str] = {}
+        self.names: dict[str, PersonaInfo] = {}  # persona id → what the engine says of it
         self._run_id: int | None = None
         self._run_status = ""
         self._started = 0.0
@@ -156,7 +157,7 @@ class ProbesView(QWidget):
             self.status.setText(tr("Select at least one persona first."))
             return
         options = {"category": self.category.currentData(), "limit": self.limit.value() or None}
-        self.names.update({pid: self.picker.name(pid) for pid in personas})
+        self.names.update(self.picker.infos)
         self.grid.set_personas(personas, self.names)
         self.details.clear()
         self._start(tr("Starting…"))
@@ -168,7 +169,7 @@ class ProbesView(QWidget):
         self._start(tr("Resuming run {run_id}…", run_id=self._run_id))
         self.resume.emit(self._run_id)
 
-    def open_run(self, run_id: int, names: dict[str, str], resume: bool = False) -> None:
+    def open_run(self, run_id: int, names: Mapping[str, PersonaInfo], resume: bool = False) -> None:
         """A run picked in History: show what it has and, when asked, resume it to ask the rest."""
         self.show_result({"run_id": run_id}, names)
         if resume and self._run_id == run_id:
@@ -209,7 +210,7 @@ class ProbesView(QWidget):
         per_answer = (self.clock() - self._started) / self._answered
         self.eta.setText(eta_text(per_answer * (total - done)) if done < total else "")
 
-    def show_result(self, result: dict[str, Any], names: dict[str, str]) -> None:
+    def show_result(self, result: dict[str, Any], names: Mapping[str, PersonaInfo]) -> None:
         """A finished or cancelled run from the worker, or the last run on startup."""
         self.names = dict(names)
         self.show_run(int(result["run_id"]), result.get("status"), result.get("summary"))

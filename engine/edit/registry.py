@@ -98,7 +98,7 @@ def edit_personas() -> dict[str, Any]:
     for e in list_edits():
         out[e.persona_id] = Persona(
             id=e.persona_id,
-            name=f"Edited: {e.name}",
+            base_name=f"Edited: {e.name}",
             role="model editing",
             description=f"ROME edit at layer {e.layer}: '{e.prompt}' → '{e.target}'",
             system_prompt=None,

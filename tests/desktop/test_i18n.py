@@ -14,6 +14,7 @@ import html
 import re
 import string
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,9 @@ from PySide6.QtWidgets import (
 
 from desktop.i18n import persona_name, set_ui_language, tr, ui_language
 from desktop.i18n_zh_tw import ZH_TW
+from engine.kb import load_kb
+from engine.lab import PersonaInfo
+from engine.personas import load_personas, with_scale
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform, a shown dialog
 
@@ -219,13 +223,28 @@ def test_the_settings_dialog_speaks_traditional_chinese_and_says_what_waits_for_
         dialog.reject()
 
 
+def test_a_scaled_persona_is_titled_from_its_fields_never_from_its_name(ui_zh: None) -> None:
+    from desktop.views.probe_grid import display_name
+
+    merged = load_personas(load_kb(lang="en"))["merged"]
+    scaled = PersonaInfo.of(with_scale(merged, 0.3))
+    assert (scaled.name, scaled.base_name, scaled.name_scale) == ("Merged α=0.3", "Merged", 0.3)
+    names = {"merged": PersonaInfo.of(merged)}
+    for lang, title in (("en", "Merged α=0.3"), ("zh-TW", "合併 α=0.3")):
+        set_ui_language(lang)
+        assert display_name("merged:0.3", names) == persona_name(scaled.base_name, scaled.name_scale) == title
+    own = replace(names["merged"], base_name="Mix α=half")  # a teacher's name is taken whole, never cut
+    assert display_name("merged:0.3", {"merged": own}) == "Mix α=half α=0.3"
+
+
 def test_persona_names_and_categories_are_translated_where_they_are_shown(ui_zh: None) -> None:
     from desktop.views.probe_grid import display_name
     from desktop.views.probes import category_label, eta_text
 
     set_ui_language("zh-TW")
-    names = {"merged": "Merged α=0.5", "prompted": "Prompted TA"}
+    names = {p.id: PersonaInfo.of(p) for p in load_personas(load_kb(lang="en")).values()}
     assert display_name("merged:0.35", names) == "合併 α=0.35"
+    assert display_name("merged", names) == "合併 α=0.5"
     assert display_name("prompted", names) == "提示型助教"
     assert persona_name(persona_name("Fine-tuned + prompt")) == "微調 + 提示"  # shown twice, same text
     assert persona_name("My own TA") == "My own TA"  # a persona the teacher added keeps its name
@@ -275,7 +294,7 @@ def _data_keys() -> list[str]:
         *(label for _, label in FIGURES), *(c.replace("_", " ") for c in CATEGORIES), "over-generalisation",
         *KINDS, "ask", "probe", "done", "running", "cancelled", "interrupted",
         "contains any", "not contains", "regex", "refusal", "similar", "relevance", "spill over",
-        *(p["name"].partition(" α=")[0] for p in personas), *(p["role"] for p in personas),
+        *(p["name"] for p in personas), *(p["role"] for p in personas),
     ]  # fmt: skip
 
 

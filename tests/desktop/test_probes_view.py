@@ -84,7 +84,7 @@ def test_forgetting_and_overgeneralisation_are_flagged_in_red(qtbot) -> None:  #
     ]
     table = FiguresTable()
     qtbot.addWidget(table)
-    table.show_summary(summarize(rows, ["base", "finetuned", "prompted"]), {"finetuned": "Fine-tuned TA"})
+    table.show_summary(summarize(rows, ["base", "finetuned", "prompted"]), {})
     forgetting, over = table.item(2, 1), table.item(3, 1)
     assert forgetting.text() == "+100 pts\n[+77, +100]" and over.text() == "100%\n[84–100%]"
     for item in (forgetting, over):

@@ -112,7 +112,7 @@ def test_merge_scale_and_underscore_ids_in_a_selection(kb, talab_home: Path, lor
     _install_adapter(talab_home, lora_file.read_bytes())
     ps = load_personas(kb)
     merged, both = select(ps, ["merged:0.3", "finetuned_prompted"])
-    assert merged.id == "merged:0.3" and merged.name == "Merged α=0.3"
+    assert merged.id == "merged:0.3" and merged.name == "Merged α=0.3" and merged.base_name == "Merged"
     assert [a.scale for a in merged.adapters] == [0.3] and ps["merged"].adapters[0].scale == 0.5
     assert both.id == "finetuned-prompted" and both.system_prompt == kb.system_prompt
     with pytest.raises(PersonaError, match="has no adapter"):
