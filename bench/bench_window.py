@@ -28,7 +28,7 @@ QUESTION = "Write a short poem about the sea."
 
 
 def headless(tokens: int, threads: int) -> tuple[float, float]:
-    from engine.session import Lab, LabConfig
+    from engine.lab import Lab, LabConfig
 
     lab = Lab(LabConfig())
     lab.runtime.set_threads(threads)

@@ -150,6 +150,29 @@ def _collate(batch: list[Any]) -> tuple[Any, Any, Any]:
     return ids, mask, labels
 
 
+def load_dequantised(path: Path, dtype: str = "float32", device: str = "cpu") -> Any:
+    """The GGUF in torch, every tensor dequantised: float32 on the CPU (half if the trainer asks, on a GPU).
+
+    Shared by the trainer and the model editor: a LoRA or an edit computed against these weights
+    is computed against exactly what llama.cpp runs (up to its own Q4 kernels), so it transfers.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, GgufConfig
+    from transformers.utils import logging as hf_logging
+
+    from engine.runtime import physical_cores
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    torch.set_num_threads(physical_cores())
+    model = AutoModelForCausalLM.from_pretrained(
+        str(path.parent), gguf_file=path.name, dtype=getattr(torch, dtype),
+        quantization_config=GgufConfig(dequantize=True),
+    )  # fmt: skip
+    model.to(device)  # type: ignore[arg-type]  # transformers types .to as a decorated method
+    return model
+
+
 def answer_loss(peft_model: Any, ids: Any, mask: Any, labels: Any) -> Any:
     """Mean next-token cross-entropy over the answer tokens, as transformers computes it.
 
@@ -214,7 +237,7 @@ def train(spec: TrainSpec) -> dict[str, Any]:
     from engine.finetune.gguf_lora import write_adapter
     from engine.finetune.registry import RUN_ID, dataset_copy_path, save_run
     from engine.models import file_sha256, validate_model
-    from engine.runtime import Runtime, physical_cores
+    from engine.runtime import Runtime
 
     spec.check()
     info = validate_model(Path(spec.model_path))
@@ -248,20 +271,11 @@ def train(spec: TrainSpec) -> dict[str, Any]:
         check_cpu_memory(info.path.name, model_parameters(info.header), total_memory_bytes())
     emit(Loading(device=place.device, dtype=place.dtype))
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
-    from transformers import AutoModelForCausalLM, GgufConfig
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
     warnings.filterwarnings("ignore", module="peft")  # "no config file": GGUF models have none
-    torch.set_num_threads(physical_cores())
     torch.manual_seed(spec.seed)
     dtype = getattr(torch, place.dtype)
-    model = AutoModelForCausalLM.from_pretrained(
-        str(info.path.parent), gguf_file=info.path.name, dtype=dtype,
-        quantization_config=GgufConfig(dequantize=True),
-    )  # fmt: skip
-    model.to(place.device)  # type: ignore[arg-type]  # transformers types .to as a decorated method
+    model = load_dequantised(info.path, place.dtype, place.device)
     config = LoraConfig(r=spec.rank, lora_alpha=spec.alpha, lora_dropout=0.0, task_type="CAUSAL_LM",
                         target_modules=list(spec.target_modules))  # fmt: skip
     peft_model = get_peft_model(model, config)
