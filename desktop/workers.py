@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine.errors import TalabError
 from engine.lab import Lab, LabConfig
@@ -90,7 +90,10 @@ class LabWorker(QObject):
         self.count_requested.connect(self._count)
         self.complete_requested.connect(self._complete)
         self.threads_requested.connect(self._set_threads)
-        self.warm_requested.connect(self._warm)
+        # queued even when emitted on the worker thread itself: each persona's warm-up is its own event,
+        # so a load ends (and the window stops being busy) before the first prefix is evaluated, and a
+        # question asked meanwhile waits for one prefix at most
+        self.warm_requested.connect(self._warm, Qt.ConnectionType.QueuedConnection)
 
     def cancel(self) -> None:
         """Safe from any thread: the engine stops at the next token."""
