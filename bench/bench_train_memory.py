@@ -1,4 +1,4 @@
-"""Peak memory of fine-tuning steps: the model's own loss against the answer-only loss, same batches.
+"""Peak memory of fine-tuning steps: the model's own loss against the trainer's, same batches.
 
 Each mode runs in its own process (peak RSS is per process): the default spec's data, model
 and LoRA, the first ``--steps`` batches of the default run in its order, optimizer steps
@@ -12,6 +12,7 @@ is reached in the first step with the longest batch.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import subprocess
@@ -44,7 +45,7 @@ def load_cpu(path: Path, spec: Any) -> Any:
     return get_peft_model(model, config)
 
 
-def child(mode: str, steps: int) -> None:
+def child(mode: str, steps: int, micro: int) -> None:
     import torch
 
     from engine.finetune import train as t
@@ -65,17 +66,19 @@ def child(mode: str, steps: int) -> None:
     peft_model.train()
     losses, times = [], []
     for b in range(steps):
-        ids, mask, labels = t._collate([encoded[i] for i in order[b * spec.batch_size :][: spec.batch_size]])
+        batch = [encoded[i] for i in order[b * spec.batch_size :][: spec.batch_size]]
         t0 = time.perf_counter()
-        if mode == "model-loss":
+        if mode == "model-loss":  # the trainer before: one pass, the model's own loss
+            ids, mask, labels = t._collate(batch)
             loss = peft_model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        else:
-            loss = t.answer_loss(peft_model, ids, mask, labels)
-        loss.backward()
+            loss.backward()
+            value = loss.item()
+        else:  # the trainer now: answer positions only, in slices of `micro` (0: whole)
+            value, _ = t.backward_batch(peft_model, batch, "cpu", contextlib.nullcontext(), micro)
         optim.step()
         optim.zero_grad(set_to_none=True)
         times.append(time.perf_counter() - t0)
-        losses.append(round(float(loss.item()), 4))
+        losses.append(round(value, 4))
     print(json.dumps({"mode": mode, "losses": losses, "step_s": times, "loaded_mb": loaded_mb,
                       "peak_mb": t.peak_rss_mb()}))  # fmt: skip
 
@@ -83,25 +86,27 @@ def child(mode: str, steps: int) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=4)
-    ap.add_argument("--child", choices=("model-loss", "answer-loss"))
+    ap.add_argument("--child", choices=("model-loss", "sliced"))
+    ap.add_argument("--micro-batch", type=int, default=2, help="sequences per pass for the new loss")
     args = ap.parse_args()
     if args.child:
-        child(args.child, args.steps)
+        child(args.child, args.steps, args.micro_batch)
         return 0
     print(f"load average at start: {Path('/proc/loadavg').read_text().strip()}")
     out = {}
-    for mode in ("model-loss", "answer-loss"):
-        run = subprocess.run([sys.executable, __file__, "--child", mode, "--steps", str(args.steps)],
+    for mode in ("model-loss", "sliced"):
+        run = subprocess.run([sys.executable, __file__, "--child", mode, "--steps", str(args.steps),
+                              "--micro-batch", str(args.micro_batch)],
                              capture_output=True, text=True, check=True)  # fmt: skip
         out[mode] = json.loads(run.stdout.strip().splitlines()[-1])
     for mode, r in out.items():
         step = sum(r["step_s"]) / len(r["step_s"])
         print(f"{mode:12}: peak RSS {r['peak_mb']:6.0f} MB (after loading {r['loaded_mb']:.0f} MB), "
               f"{step:.2f} s/step, losses {r['losses']}")  # fmt: skip
-    before, after = out["model-loss"], out["answer-loss"]
+    before, after = out["model-loss"], out["sliced"]
     gap = max(abs(a - b) for a, b in zip(before["losses"], after["losses"], strict=True))
     print(
-        f"ratio peak RSS answer/model loss: {after['peak_mb'] / before['peak_mb']:.2f}x; "
+        f"ratio peak RSS sliced/model loss: {after['peak_mb'] / before['peak_mb']:.2f}x; "
         f"time per step {sum(after['step_s']) / sum(before['step_s']):.2f}x; "
         f"largest loss difference {gap:.4f}"
     )

@@ -60,6 +60,7 @@ class TrainSpec:
     target_modules: list[str] = field(default_factory=lambda: list(TARGETS))
     max_seq_len: int = 256
     replay: float = 0.0
+    micro_batch: int = 0  # sequences per forward/backward pass, 0: the whole batch (see backward_batch)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -196,6 +197,39 @@ def answer_loss(peft_model: Any, ids: Any, mask: Any, labels: Any) -> Any:
     return torch.nn.functional.cross_entropy(logits, targets[keep])
 
 
+def backward_batch(
+    peft_model: Any, batch: list[Any], device: str, autocast: Any, micro_batch: int = 0
+) -> tuple[float, int]:
+    """Accumulate the gradient of the batch's mean answer loss, slice by slice; (loss, tokens).
+
+    ``micro_batch`` sequences go through each forward and backward pass (0: the whole batch).
+    The update is the same; the activations held for backward (most of the peak memory, about
+    0.27 GB per default-length sequence) are those of one slice. Measured on the default run's
+    first batch: peak RSS 3.4 GB whole, 2.6 GB in slices of 4, 1.7 GB in slices of 2; whether
+    slices cost time was not measured on an idle machine, so the default stays the whole batch.
+
+    Each slice's mean is weighted by its share of the batch's answer tokens, so the sum is the
+    whole batch's mean, as one pass over the batch would compute it. Each slice is padded only
+    to its own longest example.
+    """
+    from engine.finetune.encode import IGNORE
+
+    total = sum(sum(1 for x in e.labels[1:] if x != IGNORE) for e in batch)
+    loss_sum, tokens = 0.0, 0
+    step = micro_batch or len(batch)
+    for k in range(0, len(batch), step):
+        ids, mask, labels = (t.to(device) for t in _collate(batch[k : k + step]))
+        n = int((labels[:, 1:] != IGNORE).sum())
+        if not n:
+            continue
+        with autocast:
+            loss = answer_loss(peft_model, ids, mask, labels)
+        (loss * (n / total)).backward()
+        loss_sum += loss.item() * n
+        tokens += int(mask.sum())
+    return loss_sum / max(total, 1), tokens
+
+
 def train(spec: TrainSpec) -> dict[str, Any]:
     from engine import __version__
     from engine.finetune.dataset import dataset_sha256, describe, kind_counts, write_jsonl
@@ -259,17 +293,14 @@ def train(spec: TrainSpec) -> dict[str, Any]:
     for epoch in range(1, spec.epochs + 1):
         rng.shuffle(order)
         for b in range(steps_per_epoch):
-            ids, mask, labels = _collate(
-                [encoded[i] for i in order[b * spec.batch_size :][: spec.batch_size]]
+            batch = [encoded[i] for i in order[b * spec.batch_size :][: spec.batch_size]]
+            loss_value, batch_tokens = backward_batch(
+                peft_model, batch, place.device, autocast, spec.micro_batch
             )
-            ids, mask, labels = ids.to(place.device), mask.to(place.device), labels.to(place.device)
-            with autocast:
-                loss = answer_loss(peft_model, ids, mask, labels)
-            loss.backward()
             optim.step()
             optim.zero_grad()
-            curve.append(round(float(loss.item()), 4))
-            tokens += int(mask.sum())
+            curve.append(round(loss_value, 4))
+            tokens += batch_tokens
             step = len(curve)
             spent = time.perf_counter() - t_train
             emit(Step(step=step, steps=total, epoch=epoch, loss=curve[-1],
