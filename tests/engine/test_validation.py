@@ -20,16 +20,17 @@ from engine.scoring import CATEGORIES
 
 VALIDATION = Path(__file__).resolve().parents[1] / "validation"
 #: The issue's targets are 95% overall and 90% per category. Measured on the held-out part when this
-#: test was written (bench/bench_scoring.py): 98.1% overall, every category 100% except general
-#: skills 96.0% (24/25) and injection 88.9% (8/9, below target: an answer that grades the report on
-#: its merits without declining is a pass for the reader and a fail for `refusal: true`). The floors
-#: sit just under the measurement, so a change that makes the scorer worse fails here.
+#: test was written (bench/bench_scoring.py, 135 answers): 95.6% overall; identity, course facts and
+#: off-topic 100%, general skills 96.7%, open opinions 92.3%, injection 90.0% and over-generalisation
+#: 84.2% (16/19, below target: "John Newton" or "developed by his colleague Boris" still name the
+#: expected person). The floors sit just under the measurement, so a change that makes the scorer
+#: worse fails here.
 FLOOR_OVERALL = 0.95
-FLOOR_CATEGORY = 0.85
-#: What the set holds (the issue asks for 300 answers over all personas and both languages).
-MIN_ROWS = 190
-PERSONAS = {"base", "prompted"}
-LANGS = {"en"}
+FLOOR_CATEGORY = 0.80
+#: What the set holds (the issue asks for 300 answers; 273 were labelled in the time there was).
+MIN_ROWS = 270
+PERSONAS = {"base", "prompted", "finetuned", "finetuned-replay"}
+LANGS = {"en", "zh-TW"}
 
 
 def _load(name: str) -> list[dict[str, Any]]:
@@ -69,8 +70,6 @@ def test_spill_over_is_seen_on_real_answers_of_a_real_adapter(scorer: Scorer) ->
     """Answers of the fine-tuned TA that the reader failed for copying its training answers."""
     rows = [r for r in _load("tune") + _load("heldout") if r["persona_id"].startswith("finetuned")]
     copied = [r for r in rows if "spill" in r["reason"].lower() and not r["label"]]
-    if "finetuned" not in PERSONAS:
-        pytest.skip("no fine-tuned answers labelled yet")
     assert copied, "the labelled set has real spill-over answers"
     found = [r for r in copied if not scorer.score(r).checks.get("spill_over", {}).get("passed", True)]
     assert len(found) >= 0.8 * len(copied)
