@@ -103,6 +103,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--tokens", type=int, default=128)
+    ap.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: physical cores)")
     args = ap.parse_args()
     from engine.kb import load_kb
     from engine.models import load_model_info
@@ -112,7 +113,7 @@ def main() -> None:
     info = load_model_info("default")
     kb_prompt = load_kb(None).system_prompt
     print(f"load average at start: {Path('/proc/loadavg').read_text().strip()}")
-    with tempfile.TemporaryDirectory() as tmp, Runtime(info) as rt:
+    with tempfile.TemporaryDirectory() as tmp, Runtime(info, n_threads=args.threads or None) as rt:
         lora = write_lora(Path(tmp) / "xiaojin.gguf", {t.name: t.shape for t in info.header.tensors},
                           targets=("attn_q", "attn_k", "attn_v", "attn_output", "ffn_up", "ffn_down",
                                    "ffn_gate"), rank=8)  # fmt: skip

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def run_clients(
     url: str, n: int, limit: int, tokens: int, concurrent: bool
 ) -> tuple[float, int, list[list[str]]]:
-    from engine.session import Lab, LabConfig
+    from engine.lab import Lab, LabConfig
 
     labs = [Lab(LabConfig(server=url)) for _ in range(n)]
     answers: list[list[str]] = [[] for _ in range(n)]

@@ -18,8 +18,30 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def load_cpu(path: Path, spec: Any) -> Any:
+    """The model as the trainer loads it on a CPU: the GGUF dequantised to float32, fresh LoRA."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, GgufConfig
+    from transformers.utils import logging as hf_logging
+
+    from engine.runtime import physical_cores
+
+    hf_logging.set_verbosity_error()
+    torch.set_num_threads(physical_cores())
+    torch.manual_seed(spec.seed)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(path.parent), gguf_file=path.name, dtype=torch.float32,
+        quantization_config=GgufConfig(dequantize=True),
+    )  # fmt: skip
+    config = LoraConfig(r=spec.rank, lora_alpha=spec.alpha, lora_dropout=0.0, task_type="CAUSAL_LM",
+                        target_modules=list(spec.target_modules))  # fmt: skip
+    return get_peft_model(model, config)
 
 
 def child(mode: str, steps: int) -> None:
@@ -37,7 +59,7 @@ def child(mode: str, steps: int) -> None:
         encoded, _ = encode_all(vocab, t.load_examples(spec), spec.max_seq_len)
     order = list(range(len(encoded)))
     random.Random(spec.seed).shuffle(order)
-    _, peft_model = t.load_peft_model(info.path, spec)
+    peft_model = load_cpu(info.path, spec)
     loaded_mb = t.peak_rss_mb()
     optim = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=spec.lr)
     peft_model.train()

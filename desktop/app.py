@@ -1,7 +1,8 @@
-"""The TA Lab main window: Compare, Probes, History, Train and Course KB tabs over one worker thread.
+"""The TA Lab main window: Compare, Probes, History, Train, Course KB and Edit tabs over one worker thread.
 
-This module assembles the window; the settings, the fine-tuning and the last-resort error
-handling live in desktop/views/settings.py, desktop/training_host.py and desktop/errors.py.
+This module assembles the window; the settings, the fine-tuning, the model editing and the
+last-resort error handling live in desktop/views/settings.py, desktop/training_host.py,
+desktop/edit_host.py and desktop/errors.py.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from PySide6.QtCore import QByteArray, QSettings, QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QFont, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
+from desktop.edit_host import EditHost
 from desktop.errors import install_excepthook
 from desktop.i18n import set_ui_language, tr
 from desktop.prefs import (
@@ -24,9 +26,10 @@ from desktop.prefs import (
     default_lab,
     sampling_overrides,
 )
-from desktop.training import TrainingProcess
+from desktop.training import EditProcess, TrainingProcess
 from desktop.training_host import TrainingHost
 from desktop.views.compare import CompareView
+from desktop.views.edit import EditView
 from desktop.views.first_run import TrainOffer, tint
 from desktop.views.history import HistoryView
 from desktop.views.kb import KBView
@@ -38,7 +41,7 @@ from desktop.views.train import TrainView
 from desktop.workers import LabFactory, LabWorker, WorkerThread
 from engine import paths
 from engine.errors import TalabError
-from engine.session import LabConfig, LabInfo
+from engine.lab import LabConfig, LabInfo
 from engine.store import open_store
 
 DEFAULT_PERSONAS = ["base", "prompted", "finetuned", "finetuned-prompted", "merged"]
@@ -49,12 +52,13 @@ def settings() -> QSettings:
     return QSettings(str(paths.data_dir() / "gui.ini"), QSettings.Format.IniFormat)
 
 
-class MainWindow(SettingsHost, TrainingHost, QMainWindow):
+class MainWindow(SettingsHost, TrainingHost, EditHost, QMainWindow):
     def __init__(
         self,
         factory: LabFactory | None = None,
         config: LabConfig | None = None,
         trainer_program: list[str] | None = None,
+        editor_program: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings()
@@ -78,6 +82,8 @@ class MainWindow(SettingsHost, TrainingHost, QMainWindow):
         self.tabs.addTab(self.train, tr("&Train"))
         self.kb_view = KBView(self.config.lang)
         self.tabs.addTab(self.kb_view, tr("Course &KB"))
+        self.edit_view = EditView()
+        self.tabs.addTab(self.edit_view, tr("&Edit"))
         self.trainer = TrainingProcess(self, trainer_program)
         self.trainer.report.connect(self.train.on_event)
         self.trainer.finished.connect(self._on_trained)
@@ -129,6 +135,8 @@ class MainWindow(SettingsHost, TrainingHost, QMainWindow):
         self.kb_view.count_tokens.connect(self._count_tokens)
         w.counted.connect(self.kb_view.on_counted)
         self.kb_view.saved.connect(self._on_kb_saved)
+        self.editor = EditProcess(self, editor_program)
+        self._connect_editing()
 
         # Python's collector may run on whichever thread allocates; if that is the worker it
         # can destroy Qt widgets off the GUI thread and crash. Collect here, on a timer.
@@ -342,6 +350,7 @@ class MainWindow(SettingsHost, TrainingHost, QMainWindow):
         save_splitters(s, [*self.probes.splitters(), *self.history.splitters()])
         s.sync()
         self.trainer.shutdown()
+        self.editor.shutdown()
         self.worker_thread.stop()
         self._gc_timer.stop()
         gc.enable()

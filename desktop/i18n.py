@@ -37,6 +37,8 @@ def persona_name(name: str) -> str:
 
     Idempotent, so a name already shown translated (a check box's text) can pass through again.
     """
+    if name.startswith("Edited: "):  # edit:NAME personas carry the edit's own name
+        return tr("Edited: {name}", name=name.removeprefix("Edited: "))
     head, sep, scale = name.partition(" α=")
     return f"{tr(head)}{sep}{scale}"
 

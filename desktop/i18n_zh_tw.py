@@ -433,3 +433,7 @@ ZH_TW = {
         "{message}\n仍在使用 {model}：設定已改回這個模型。"
     ),
 }
+
+from desktop.i18n_zh_tw_edit import ZH_TW_EDIT  # noqa: E402 - the Edit tab's strings, in their own file
+
+ZH_TW.update(ZH_TW_EDIT)

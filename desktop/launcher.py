@@ -45,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
 def app_main(argv: list[str] | None = None) -> int:
     """The installed app's entry point (``talab-app``): the window unless told otherwise.
 
-    ``--self-test`` checks the installation headless; ``--train-worker`` is how
-    the frozen app runs its own training subprocess (there is no separate Python
+    ``--self-test`` checks the installation headless; ``--train-worker`` (``--edit-worker``) is how
+    the frozen app runs its own training (editing) subprocess (there is no separate Python
     to run ``-m engine.finetune.train`` with); anything else is the ``talab`` CLI.
     """
     args = sys.argv[1:] if argv is None else list(argv)
@@ -62,6 +62,10 @@ def app_main(argv: list[str] | None = None) -> int:
         from engine.finetune.train import main as train_worker
 
         return train_worker(args[1:])
+    if args[:1] == ["--edit-worker"]:
+        from engine.edit.worker import main as edit_worker
+
+        return edit_worker(args[1:])
     return main(args or ["gui"])
 
 

@@ -15,8 +15,8 @@ from typing import Any
 from PySide6.QtCore import QSettings
 
 from engine import paths
+from engine.lab import Lab, LabConfig
 from engine.runtime import DEFAULT_N_CTX, SamplingParams
-from engine.session import Lab, LabConfig
 
 PRESENTATION_POINT_SIZE = 18  # fits a 1440×900 window with every tab readable; Ctrl++ goes larger
 BUNDLED_MODELS = {

@@ -1,4 +1,4 @@
-"""The training subprocess under QProcess: JSON lines in, Qt signals out.
+"""The torch subprocesses (training, model editing) under QProcess: JSON lines in, Qt signals out.
 
 After qutebrowser's GUIProcess: the child is the same ``python -m
 engine.finetune.train`` the CLI runs; cancel is terminate, then kill if it
@@ -15,11 +15,13 @@ import sys
 import tempfile
 from collections import deque
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal, Slot
 
-from engine.finetune.events import TrainEvent, classify_end, parse_line
-from engine.finetune.jobs import STDERR_LINES, command
+from engine.edit.spec import EditSpec
+from engine.edit.worker import EDIT_JOB
+from engine.finetune.jobs import STDERR_LINES, TRAINING, JobKind, command
 from engine.finetune.registry import discard_staged
 from engine.finetune.train import TrainSpec
 from engine.paths import REPO_ROOT
@@ -27,18 +29,21 @@ from engine.paths import REPO_ROOT
 KILL_AFTER_MS = 5000
 
 
-class TrainingProcess(QObject):
-    report = Signal(object)  # events.TrainEvent
-    finished = Signal(object)  # events.Done
+class JobProcess(QObject):
+    report = Signal(object)  # what the kind's parser makes of a line (events.TrainEvent for training)
+    finished = Signal(object)  # the kind's done event (events.Done for training)
     failed = Signal(str)
     cancelled = Signal()
 
-    def __init__(self, parent: QObject | None = None, program: list[str] | None = None) -> None:
+    def __init__(
+        self, parent: QObject | None = None, program: list[str] | None = None, kind: JobKind = TRAINING
+    ) -> None:
         super().__init__(parent)
-        self._program = program  # tests substitute a scripted trainer
+        self._kind = kind
+        self._program = program  # tests substitute a scripted worker
         self._proc: QProcess | None = None
         self._buffer = b""
-        self._last: TrainEvent | None = None
+        self._last: Any = None
         self._tmp: str | None = None
         self._cancelling = False
         self._out: Path | None = None
@@ -49,13 +54,13 @@ class TrainingProcess(QObject):
     def running(self) -> bool:
         return self._proc is not None and self._proc.state() != QProcess.ProcessState.NotRunning
 
-    def start(self, spec: TrainSpec) -> None:
+    def start_job(self, spec_json: str, out: Path) -> None:
         if self.running():
             return
-        self._tmp = tempfile.mkdtemp(prefix="talab-train-")
+        self._tmp = tempfile.mkdtemp(prefix="talab-job-")
         spec_file = Path(self._tmp) / "spec.json"
-        spec_file.write_text(spec.to_json(), encoding="utf-8")
-        argv = (self._program or command(spec_file)[:-1]) + [str(spec_file)]
+        spec_file.write_text(spec_json, encoding="utf-8")
+        argv = (self._program or command(spec_file, self._kind)[:-1]) + [str(spec_file)]
         if self._proc is not None:
             self._proc.deleteLater()  # the finished process of the previous run
         proc = QProcess(self)
@@ -65,7 +70,7 @@ class TrainingProcess(QObject):
         proc.finished.connect(self._on_finished)
         proc.errorOccurred.connect(self._on_error)
         self._proc, self._buffer, self._last, self._cancelling = proc, b"", None, False
-        self._out, self._stderr_buffer = Path(spec.out_path), b""
+        self._out, self._stderr_buffer = out, b""
         self._stderr.clear()
         proc.start(argv[0], argv[1:])
 
@@ -93,7 +98,7 @@ class TrainingProcess(QObject):
         self._buffer += bytes(self._proc.readAllStandardOutput().data())
         *lines, self._buffer = self._buffer.split(b"\n")
         for line in lines:
-            event = parse_line(line)
+            event = self._kind.parse(line)
             if event is None:
                 continue
             self._last = event
@@ -117,7 +122,7 @@ class TrainingProcess(QObject):
             shutil.rmtree(self._tmp, ignore_errors=True)
         # on a crash Qt reports the signal number as the exit code (Unix only)
         crashed = status == QProcess.ExitStatus.CrashExit and sys.platform != "win32"
-        end = classify_end(
+        end = self._kind.classify(
             self._last, code, cancel_asked=self._cancelling, stderr=self._stderr,
             killed_by=code if crashed else None,
         )  # fmt: skip
@@ -133,4 +138,17 @@ class TrainingProcess(QObject):
     @Slot(QProcess.ProcessError)
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart:
-            self.failed.emit("The training process could not start")
+            self.failed.emit(f"The {self._kind.noun} process could not start")
+
+
+class TrainingProcess(JobProcess):
+    def start(self, spec: TrainSpec) -> None:
+        self.start_job(spec.to_json(), Path(spec.out_path))
+
+
+class EditProcess(JobProcess):
+    def __init__(self, parent: QObject | None = None, program: list[str] | None = None) -> None:
+        super().__init__(parent, program, EDIT_JOB)
+
+    def start(self, spec: EditSpec) -> None:
+        self.start_job(spec.to_json(), Path(spec.out_path))

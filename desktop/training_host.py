@@ -18,8 +18,8 @@ from engine.finetune.events import Done
 from engine.finetune.registry import read_manifest
 from engine.finetune.train import TrainSpec
 from engine.kb import LANGUAGES, kb_path
+from engine.lab import LabConfig, LabInfo
 from engine.paths import default_adapter_path
-from engine.session import LabConfig, LabInfo
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMainWindow

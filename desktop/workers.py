@@ -17,9 +17,9 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine.errors import TalabError
+from engine.lab import Lab, LabConfig
 from engine.log import log_current_exception
 from engine.runner import messages_for
-from engine.session import Lab, LabConfig
 
 LabFactory = Callable[[LabConfig], Lab]
 
@@ -61,6 +61,7 @@ class LabWorker(QObject):
     probe_requested = Signal(list, dict)
     resume_requested = Signal(int)
     count_requested = Signal(int, str)
+    complete_requested = Signal(int, str, str)  # request id, text, persona id
     threads_requested = Signal(int)  # 0: the default again
     warm_requested = Signal(list)  # persona ids whose system prompts to evaluate ahead of a question
     # reports (worker → GUI)
@@ -74,6 +75,7 @@ class LabWorker(QObject):
     progress = Signal(dict)  # runner.Progress as a dict: done, total, persona_id, probe_id, passed…
     probe_finished = Signal(dict)
     counted = Signal(int, int)  # request id, tokens (-1: no model to count with)
+    completed = Signal(int, str, str)  # request id, persona id, the raw continuation
 
     def __init__(self, factory: LabFactory | None = None) -> None:
         super().__init__()
@@ -86,6 +88,7 @@ class LabWorker(QObject):
         self.probe_requested.connect(self._probe)
         self.resume_requested.connect(self._resume)
         self.count_requested.connect(self._count)
+        self.complete_requested.connect(self._complete)
         self.threads_requested.connect(self._set_threads)
         self.warm_requested.connect(self._warm)
 
@@ -217,6 +220,17 @@ class LabWorker(QObject):
         except Exception:  # a count is a hint: the editor falls back to an estimate
             n = -1
         self.counted.emit(request, int(n))
+
+    @Slot(int, str, str)
+    def _complete(self, request: int, text: str, persona_id: str) -> None:
+        """A persona's greedy continuation of a prompt: the Edit tab's before and after."""
+
+        def job() -> None:
+            if self.lab is None:
+                raise TalabError("The model is not loaded yet")
+            self.completed.emit(request, persona_id, self.lab.complete(text, persona_id))
+
+        self._guard(job)
 
     @Slot(int)
     def _set_threads(self, n: int) -> None:

@@ -8,6 +8,7 @@ probe run:
     .venv/bin/talab probe --personas base,prompted,finetuned,finetuned_prompted,merged:0.5
     QT_QPA_PLATFORM=xcb xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots.py
     ... docs/screenshots.py probes --zh-TW     # one tab, the UI in 繁體中文
+    ... docs/screenshots.py edit               # computes the lecture's fact edit (about a minute)
 
 With two probe runs in the database (say, after retraining with --replay 0.3 and
 probing again), History compares the oldest with the newest.
@@ -116,6 +117,16 @@ def main(tabs: list[str]) -> None:
     if "kb" in tabs:
         window.tabs.setCurrentWidget(window.kb_view)
         shot("kb")
+    if "edit" in tabs:  # computes the lecture's edit for real: about a minute in the edit process
+        view = window.edit_view
+        window.tabs.setCurrentWidget(view)
+        view.current_button.click()
+        wait(app, lambda: bool(view.current.text()))
+        view.compute_button.click()
+        wait(app, lambda: view.compute_button.isEnabled(), timeout=900)
+        wait(app, lambda: bool(view.after.text()))
+        view.table.selectRow(0)
+        shot("edit")
     if "persona-builder" in tabs:  # the dialog over the window: the screen, not the window, is grabbed
         window.tabs.setCurrentWidget(window.compare)
         dlg = window.open_persona_builder()
@@ -138,5 +149,6 @@ if __name__ == "__main__":
         "history",
         "train",
         "kb",
+        "edit",
     ]
     main(names + [a for a in sys.argv[1:] if a.startswith("--")])

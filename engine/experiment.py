@@ -79,7 +79,7 @@ def aggregate(summary: dict[str, Any], arms: list[Arm]) -> list[dict[str, Any]]:
 def run_experiment(args: argparse.Namespace, train: Train | None = None) -> dict[str, Any]:
     """Train every arm (skipping none: each seed is a fresh adapter), then probe them in one run."""
     from engine.cli import _lab, _overrides
-    from engine.cli_train import _spec
+    from engine.cli.train import _spec
     from engine.finetune.jobs import run_training
 
     if args.seeds < 1:

@@ -152,9 +152,13 @@ def resolve(
 def load_personas(
     kb: CourseKB | None, extra_file: Path | None = None, model: ModelInfo | None = None
 ) -> dict[str, Persona]:
-    """Each adapter file is checked once, however many personas share it."""
+    """Each adapter file is checked once, however many personas share it; then one ``edit:NAME``
+    persona per model edit in the adapter registry."""
+    from engine.edit.registry import edit_personas
+
     checked: StatusCache = {}
-    return {d.id: resolve(d, kb, model, checked=checked) for d in load_persona_defs(extra_file)}
+    defined = {d.id: resolve(d, kb, model, checked=checked) for d in load_persona_defs(extra_file)}
+    return {**defined, **edit_personas()}
 
 
 def with_scale(persona: Persona, scale: float) -> Persona:
@@ -209,10 +213,14 @@ def stack_persona(pid: str) -> Persona:
 
 
 def _lookup(personas: dict[str, Persona], pid: str) -> Persona:
-    """``id``, ``id_with_underscores``, ``id:SCALE`` or ``stack:a+b*WEIGHT``."""
+    """``id``, ``id_with_underscores``, ``id:SCALE``, ``stack:a+b*WEIGHT`` or ``edit:NAME``."""
     if pid.startswith(STACK_PREFIX):
         return stack_persona(pid)
     base, _, scale = pid.partition(":")
+    if pid in personas:  # an id with a colon of its own (edit:NAME)
+        base, scale = pid, ""
+    elif base == "edit":
+        raise PersonaError(f"No edit named '{scale}' (list them: talab edits)")
     key = base if base in personas else base.replace("_", "-")
     if key not in personas:
         raise PersonaError(f"Unknown persona '{base}' (known: {', '.join(sorted(personas))})")

@@ -313,6 +313,20 @@ class Runtime:
         return prefix_len - self._prefix.prepare(tokens, prefix_len, self._active)
 
     # -- generation ------------------------------------------------------
+    def complete(self, text: str, max_tokens: int = 24) -> str:
+        """Greedy raw continuation of ``text`` under the active adapters, without the chat template.
+
+        A fact edit is made on a completion prompt ("The most handsome person in the world is"),
+        so this is how its effect shows. The KV cache is dropped before and after: it holds the
+        chat prefix of whichever persona answered last.
+        """
+        self.reset_cache()
+        try:
+            out = self._llm.create_completion(text, max_tokens=max_tokens, temperature=0.0, seed=0)
+        finally:
+            self.reset_cache()
+        return str(out["choices"][0]["text"])
+
     def _stream_visible(
         self, parts: list[str], stops: tuple[str, ...], on_token: TokenCallback | None
     ) -> bool:

@@ -63,13 +63,16 @@ def format_figure(key: str, value: float | None) -> str:
     return f"{number} {unit}" if unit else number
 
 
-def format_interval(key: str, ci: list[float] | None) -> str:
-    """A 95% interval in the figure's own unit: "[23–68%]", or "[−5, +20 pts]" for a difference."""
+def format_interval(key: str, ci: list[float] | None, *, with_unit: bool = True) -> str:
+    """A 95% interval in the figure's own unit: "[23–68%]", or "[−5, +20 pts]" for a difference.
+
+    ``with_unit=False`` leaves "pts" out, for a front end that words the unit in its own language.
+    """
     if not ci:
         return ""
     lo, hi = ci
     if key == "forgetting":
-        return f"[{lo * 100:+.0f}, {hi * 100:+.0f} pts]"
+        return f"[{lo * 100:+.0f}, {hi * 100:+.0f}{' pts' if with_unit else ''}]"
     return f"[{lo * 100:.0f}–{hi * 100:.0f}%]"
 
 

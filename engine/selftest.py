@@ -129,7 +129,7 @@ def _one_lora_step() -> tuple[str, str, float]:
 
 def _run_in(home: str, t0: float, max_tokens: int, out: TextIO | None) -> dict[str, object]:
     from engine.errors import TalabError
-    from engine.session import Lab, LabConfig
+    from engine.lab import Lab, LabConfig
 
     def say(text: str) -> None:
         print(text, file=out or sys.stdout, flush=True)

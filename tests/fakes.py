@@ -67,6 +67,9 @@ class FakeRuntime:
         prompt = "\n".join(m.content for m in messages)
         return Generation("".join(out), finish, prompt, len(prompt.split()), len(out), 0.01, 100.0, 0.05)
 
+    def complete(self, text: str, max_tokens: int = 24) -> str:
+        return self.answers.popleft() if self.answers else " a scripted continuation."
+
     def warm(self, messages: list[Message]) -> int:
         return 0
 

@@ -175,6 +175,18 @@ def test_a_build_that_cannot_fine_tune_fails_the_self_test_in_one_line(
     assert "ok:" not in captured.out and "gui " not in captured.out  # no success line, no GUI check
 
 
+def test_frozen_app_is_its_own_edit_worker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from engine.edit.worker import EDIT_JOB
+    from engine.finetune.jobs import command
+
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    spec = tmp_path / "spec.json"
+    assert command(spec, EDIT_JOB) == [sys.executable, "--edit-worker", "--spec", str(spec)]
+    assert app_main(["--edit-worker", "--spec", str(spec)]) == 2
+    event = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert event["event"] == "error" and "spec.json" in event["message"]
+
+
 @pytest.mark.integration
 def test_a_wheel_in_a_clean_venv_carries_the_course_and_runs_a_probe(
     tmp_path: Path, talab_home: Path

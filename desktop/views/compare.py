@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from desktop.i18n import tr
 from desktop.views.personas import PersonaPicker, start_stop_buttons
-from engine.session import PersonaInfo
+from engine.lab import PersonaInfo
 
 #: (button label, question): the lecture's questions, one click each. The labels are translated
 #: when shown; the questions are what the model is asked, so they stay as written.
@@ -252,6 +252,8 @@ class CompareView(QWidget):
         self.columns = {}
         for pid in personas:
             base, _, scale = pid.partition(":")
+            if pid in self.details:  # an id with a colon of its own: edit:NAME
+                base, scale = pid, ""
             detail = self.details.get(base)
             title = self.picker.name(base)
             if scale:

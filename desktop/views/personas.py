@@ -9,7 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from desktop.i18n import persona_name, tr
-from engine.session import PersonaInfo
+from engine.lab import PersonaInfo
 
 
 class PersonaPicker(QWidget):

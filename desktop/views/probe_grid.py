@@ -219,9 +219,9 @@ class FiguresTable(QTableWidget):
         self.setHorizontalHeaderLabels([display_name(p, names).replace(" ", "\n", 1) for p in personas])
         for col, pid in enumerate(personas):
             for row, (key, _) in enumerate(FIGURES):
-                ci = format_interval(key, summary.get("intervals", {}).get(pid, {}).get(key))
+                ci = format_interval(key, summary.get("intervals", {}).get(pid, {}).get(key), with_unit=False)
                 text = figure_text(key, summary["overall"][pid].get(key))
-                item = QTableWidgetItem(f"{text}\n{ci.replace(' pts', '')}" if ci else text)
+                item = QTableWidgetItem(f"{text}\n{ci}" if ci else text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 if key in flagged.get(pid, set()):
                     font = QFont(item.font())

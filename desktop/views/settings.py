@@ -47,9 +47,9 @@ from desktop.prefs import (
 )
 from engine import paths
 from engine.errors import TalabError
+from engine.lab import LabConfig
 from engine.models import load_model_info
 from engine.runtime import SamplingParams, physical_cores
-from engine.session import LabConfig
 
 #: Under the UI language choice, in both languages: whoever switches may not read the one shown now.
 RESTART_NOTE = (

@@ -147,21 +147,25 @@ def last_line(lines: Iterable[str]) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def stopped_message(code: int, stderr_tail: str, *, killed_by: int | None = None) -> str:
-    """One line for a trainer that ended without ``done`` or ``error`` (crash, kill, out of memory)."""
+def stopped_message(
+    code: int,
+    stderr_tail: str,
+    *,
+    killed_by: int | None = None,
+    noun: str = "training",
+    unchanged: str = "the previous adapter (if any) is unchanged",
+) -> str:
+    """One line for a worker that ended without ``done`` or ``error`` (crash, kill, out of memory)."""
     if killed_by is not None:
         try:
             name = signal.Signals(killed_by).name
         except ValueError:
             name = f"signal {killed_by}"
         return (
-            f"The training process was killed ({name}), perhaps because the computer ran out of memory; "
-            "the previous adapter (if any) is unchanged"
+            f"The {noun} process was killed ({name}), perhaps because the computer ran out of memory; "
+            f"{unchanged}"
         )
-    return (
-        f"The training process stopped unexpectedly (exit {code}): {stderr_tail}; "
-        "the previous adapter (if any) is unchanged"
-    )
+    return f"The {noun} process stopped unexpectedly (exit {code}): {stderr_tail}; {unchanged}"
 
 
 def classify_end(

@@ -1,4 +1,4 @@
-"""Run the training subprocess and turn its JSON lines into callbacks.
+"""Run the training (or model-editing) subprocess and turn its JSON lines into callbacks.
 
 Used by the CLI; the desktop drives the same command through QProcess. Cancel
 terminates the child (then kills it after a grace period); the adapter file
@@ -21,6 +21,7 @@ import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,11 +35,30 @@ KILL_AFTER_S = 5.0
 STDERR_LINES = 20
 
 
-def command(spec_file: Path) -> list[str]:
-    """The trainer's command line; in the installed (frozen) app the app binary is the trainer."""
+@dataclass(frozen=True)
+class JobKind:
+    """What differs between the torch subprocesses (training, model editing).
+
+    ``parse`` turns one stdout line into an event (None: not one); ``classify`` decides how the
+    run ended, as :func:`engine.finetune.events.classify_end` does for training, returning an
+    object with ``state``, ``message`` and ``done``.
+    """
+
+    module: str  # run as ``python -m MODULE --spec FILE``
+    worker_flag: str  # the frozen app's switch that runs the same worker
+    noun: str  # "the {noun} process could not start"
+    parse: Callable[[str | bytes], Any]
+    classify: Callable[..., Any]
+
+
+TRAINING = JobKind("engine.finetune.train", "--train-worker", "training", parse_line, classify_end)
+
+
+def command(spec_file: Path, kind: JobKind = TRAINING) -> list[str]:
+    """The worker's command line; in the installed (frozen) app the app binary is the worker."""
     if getattr(sys, "frozen", False):
-        return [sys.executable, "--train-worker", "--spec", str(spec_file)]
-    return [sys.executable, "-m", "engine.finetune.train", "--spec", str(spec_file)]
+        return [sys.executable, kind.worker_flag, "--spec", str(spec_file)]
+    return [sys.executable, "-m", kind.module, "--spec", str(spec_file)]
 
 
 def _own_group() -> dict[str, Any]:
@@ -74,10 +94,12 @@ def _watch(
         threading.Event().wait(0.1)
 
 
-def _read_events(stream: IO[str], on_event: Callable[[TrainEvent], None] | None) -> TrainEvent | None:
-    last: TrainEvent | None = None
+def _read_events(
+    stream: IO[str], on_event: Callable[[Any], None] | None, parse: Callable[[str | bytes], Any]
+) -> Any:
+    last: Any = None
     for line in stream:
-        event = parse_line(line)
+        event = parse(line)
         if event is None:
             continue
         last = event
@@ -98,15 +120,29 @@ def run_training(
     ``program`` replaces the trainer's command line up to the spec file (tests use a scripted
     trainer). A KeyboardInterrupt here (no SIGINT handler installed) also counts as a cancel.
     """
+    done: Done = run_job(TRAINING, spec.to_json(), Path(spec.out_path), on_event, should_cancel,
+                         program=program)  # fmt: skip
+    return done
+
+
+def run_job(
+    kind: JobKind,
+    spec_json: str,
+    out: Path,
+    on_event: Callable[[Any], None] | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    *,
+    program: list[str] | None = None,
+) -> Any:
+    """Run one worker of ``kind`` on a spec until it ends (see :func:`run_training`)."""
     from engine.paths import REPO_ROOT
 
-    out = Path(spec.out_path)
     cancelled = threading.Event()
     tail: deque[str] = deque(maxlen=STDERR_LINES)
-    with tempfile.TemporaryDirectory(prefix="talab-train-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="talab-job-") as tmp:
         spec_file = Path(tmp) / "spec.json"
-        spec_file.write_text(spec.to_json(), encoding="utf-8")
-        argv = (program or command(spec_file)[:-1]) + [str(spec_file)]
+        spec_file.write_text(spec_json, encoding="utf-8")
+        argv = (program or command(spec_file, kind)[:-1]) + [str(spec_file)]
         with subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
             errors="replace", cwd=REPO_ROOT, **_own_group(),
@@ -119,22 +155,22 @@ def run_training(
                 )
             for t in threads:
                 t.start()
-            last: TrainEvent | None = None
+            last: Any = None
             try:
-                last = _read_events(proc.stdout, on_event)
+                last = _read_events(proc.stdout, on_event, kind.parse)
                 code = proc.wait()
             except KeyboardInterrupt:
                 cancelled.set()
                 _stop(proc)
                 code = proc.wait()
             except BaseException:
-                _stop(proc)  # never leave a trainer running behind an error
+                _stop(proc)  # never leave a worker running behind an error
                 raise
             finally:
                 for t in threads:
                     t.join()
     asked = cancelled.is_set() or (should_cancel is not None and should_cancel())
-    end = classify_end(last, code, cancel_asked=asked, stderr=tail, killed_by=-code if code < 0 else None)
+    end = kind.classify(last, code, cancel_asked=asked, stderr=tail, killed_by=-code if code < 0 else None)
     if end.done is not None:
         return end.done
     discard_staged(out)  # what a kill during export left behind

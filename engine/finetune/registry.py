@@ -163,6 +163,9 @@ class AdapterEntry:
             return merge_summary(m)
         if m.get(STALE):
             return "the manifest is from an earlier run (saving was interrupted): train again to rewrite it"
+        if m.get("kind") == "edit":  # a model edit (engine/edit): its request, not hyperparameters
+            req, off = m.get("request") or {}, "" if m.get("enabled", True) else " · disabled"
+            return f"edit at layer {m.get('layer')}: '{req.get('prompt')}' → '{req.get('target')}'{off}"
         hp = m.get("hyperparameters", {})
         ds = m.get("dataset", {})
         return (

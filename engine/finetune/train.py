@@ -149,6 +149,53 @@ def _collate(batch: list[Any]) -> tuple[Any, Any, Any]:
     return ids, mask, labels
 
 
+def load_dequantised(path: Path, dtype: str = "float32", device: str = "cpu") -> Any:
+    """The GGUF in torch, every tensor dequantised: float32 on the CPU (half if the trainer asks, on a GPU).
+
+    Shared by the trainer and the model editor: a LoRA or an edit computed against these weights
+    is computed against exactly what llama.cpp runs (up to its own Q4 kernels), so it transfers.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, GgufConfig
+    from transformers.utils import logging as hf_logging
+
+    from engine.runtime import physical_cores
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    torch.set_num_threads(physical_cores())
+    model = AutoModelForCausalLM.from_pretrained(
+        str(path.parent), gguf_file=path.name, dtype=getattr(torch, dtype),
+        quantization_config=GgufConfig(dequantize=True),
+    )  # fmt: skip
+    model.to(device)  # type: ignore[arg-type]  # transformers types .to as a decorated method
+    return model
+
+
+def answer_loss(peft_model: Any, ids: Any, mask: Any, labels: Any) -> Any:
+    """Mean next-token cross-entropy over the answer tokens, as transformers computes it.
+
+    Only the positions that predict an answer token go through the vocabulary projection. The
+    model's own loss projects every position: for a default batch (8 sequences x up to 256
+    positions x 49,152 vocabulary entries) that is up to 400 MB of logits, and as much again for
+    their log-softmax and for each gradient, the larger part of the 5 GB peak; it also spent a
+    fifth of a step's arithmetic on positions whose loss is ignored.
+    """
+    import torch
+
+    from engine.finetune.encode import IGNORE
+
+    causal = peft_model.get_base_model()
+    hidden = causal.model(input_ids=ids, attention_mask=mask).last_hidden_state
+    targets = labels[:, 1:]
+    keep = targets != IGNORE
+    logits = causal.lm_head(hidden[:, :-1][keep]).float()
+    cap = getattr(causal.config, "final_logit_softcapping", None)
+    if cap:  # Gemma's logits are soft-capped before the loss
+        logits = torch.tanh(logits / cap) * cap
+    return torch.nn.functional.cross_entropy(logits, targets[keep])
+
+
 def train(spec: TrainSpec) -> dict[str, Any]:
     from engine import __version__
     from engine.finetune.dataset import dataset_sha256, describe, kind_counts, write_jsonl
@@ -156,7 +203,7 @@ def train(spec: TrainSpec) -> dict[str, Any]:
     from engine.finetune.gguf_lora import write_adapter
     from engine.finetune.registry import RUN_ID, dataset_copy_path, save_run
     from engine.models import file_sha256, validate_model
-    from engine.runtime import Runtime, physical_cores
+    from engine.runtime import Runtime
 
     spec.check()
     info = validate_model(Path(spec.model_path))
@@ -190,20 +237,11 @@ def train(spec: TrainSpec) -> dict[str, Any]:
         check_cpu_memory(info.path.name, model_parameters(info.header), total_memory_bytes())
     emit(Loading(device=place.device, dtype=place.dtype))
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
-    from transformers import AutoModelForCausalLM, GgufConfig
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
     warnings.filterwarnings("ignore", module="peft")  # "no config file": GGUF models have none
-    torch.set_num_threads(physical_cores())
     torch.manual_seed(spec.seed)
     dtype = getattr(torch, place.dtype)
-    model = AutoModelForCausalLM.from_pretrained(
-        str(info.path.parent), gguf_file=info.path.name, dtype=dtype,
-        quantization_config=GgufConfig(dequantize=True),
-    )  # fmt: skip
-    model.to(place.device)  # type: ignore[arg-type]  # transformers types .to as a decorated method
+    model = load_dequantised(info.path, place.dtype, place.device)
     config = LoraConfig(r=spec.rank, lora_alpha=spec.alpha, lora_dropout=0.0, task_type="CAUSAL_LM",
                         target_modules=list(spec.target_modules))  # fmt: skip
     peft_model = get_peft_model(model, config)
@@ -226,7 +264,7 @@ def train(spec: TrainSpec) -> dict[str, Any]:
             )
             ids, mask, labels = ids.to(place.device), mask.to(place.device), labels.to(place.device)
             with autocast:
-                loss = peft_model(input_ids=ids, attention_mask=mask, labels=labels).loss
+                loss = answer_loss(peft_model, ids, mask, labels)
             loss.backward()
             optim.step()
             optim.zero_grad()

@@ -130,12 +130,12 @@ def personas(spec: ExperimentSpec) -> list[tuple[str, str]]:
     n = spec.name
     return [
         ("base", "control"),
-        (f"stack:{n('identity')}", "specialist: identity data only"),
-        (f"stack:{n('facts')}", "specialist: course-fact data only"),
-        (f"stack:{n('union')}", "trained on the union (needs both data sets)"),
-        (f"stack:{n('linear')}", "task arithmetic: ΔW_identity + ΔW_facts"),
-        (f"stack:{n('ties')}", f"TIES merge, density {spec.density:g}"),
-        (f"stack:{n('dare')}", f"DARE merge, drop {spec.drop:g}, seed {spec.seed}"),
+        (f"stack:{n('identity')}", "identity data only"),
+        (f"stack:{n('facts')}", "course-fact data only"),
+        (f"stack:{n('union')}", "both data sets"),
+        (f"stack:{n('linear')}", "ΔW_identity + ΔW_facts"),
+        (f"stack:{n('ties')}", f"TIES, density {spec.density:g}"),
+        (f"stack:{n('dare')}", f"DARE, drop {spec.drop:g}"),
     ]
 
 
@@ -144,7 +144,7 @@ def run(
     on_event: Callable[[str, TrainEvent | None], None] | None = None,
     on_progress: Callable[[Any], None] | None = None,
 ) -> ExperimentResult:
-    from engine.session import Lab, LabConfig
+    from engine.lab import Lab, LabConfig
 
     work = paths.data_dir() / "merge-experiment"
     work.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,7 @@ def script() -> dict[str, Any]:
 @pytest.fixture
 def window(qtbot, script: dict[str, Any]) -> Iterator[Any]:  # type: ignore[no-untyped-def]
     from desktop.app import MainWindow
-    from engine.session import Lab
+    from engine.lab import Lab
 
     def factory(config: Any) -> Lab:
         def make_runtime(model: Any, *, n_ctx: int, n_threads: int | None = None) -> FakeRuntime:
@@ -45,8 +45,10 @@ def window(qtbot, script: dict[str, Any]) -> Iterator[Any]:  # type: ignore[no-u
 
         return Lab(config, runtime_factory=make_runtime)
 
-    fake_trainer = [sys.executable, str(Path(__file__).resolve().parent.parent / "fake_trainer.py"), "--spec"]
-    win = MainWindow(factory, trainer_program=fake_trainer)
+    here = Path(__file__).resolve().parent.parent
+    fake_trainer = [sys.executable, str(here / "fake_trainer.py"), "--spec"]
+    fake_editor = [sys.executable, str(here / "fake_editor.py"), "--spec"]
+    win = MainWindow(factory, trainer_program=fake_trainer, editor_program=fake_editor)
     qtbot.addWidget(win)
     qtbot.waitUntil(lambda: bool(win.names), timeout=10_000)
     yield win

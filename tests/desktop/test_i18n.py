@@ -48,7 +48,7 @@ REPO = DESKTOP.parent
 ALLOWED = {
     "token", "tokens", "tok", "lora", "gguf", "ttft", "ctrl", "esc", "enter", "alt", "shift", "jsonl",
     "csv", "html", "torch", "cpu", "top_p", "talab_home", "english", "smollm", "instruct", "gemma",
-    "xiaojin",
+    "xiaojin", "edit", "rome", "mlp",
 }  # fmt: skip
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
 
@@ -177,7 +177,7 @@ def test_every_tab_the_offer_bar_and_the_status_bar_speak_traditional_chinese(
     assert english_left(texts, _data(win)) == []
     # and what it read is the translation, not something that merely lacks English
     assert [win.tabs.tabText(i) for i in range(win.tabs.count())] == [
-        "比較(&C)", "測試題(&P)", "紀錄(&H)", "訓練(&T)", "課程知識庫(&K)",
+        "比較(&C)", "測試題(&P)", "紀錄(&H)", "訓練(&T)", "課程知識庫(&K)", "模型編輯(&E)",
     ]  # fmt: skip
     assert win.offer.train_now.text() == "立即訓練" and win.offer.isVisibleTo(win)
     assert win.compare.picker.boxes["base"].text() == "基礎模型"

@@ -75,7 +75,7 @@ def test_probe_run_fills_progress_chart_and_table(window, script, qtbot) -> None
 
 
 def test_errors_show_in_a_banner_not_a_dialog(window, qtbot) -> None:  # type: ignore[no-untyped-def]
-    from engine.session import LabConfig
+    from engine.lab import LabConfig
 
     window.worker.load_requested.emit(LabConfig(model="/nonexistent/model.gguf"))
     qtbot.waitUntil(lambda: window.banner.isVisibleTo(window), timeout=5_000)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDialogButtonBox
 
 from desktop.prefs import PRESENTATION_POINT_SIZE
 from engine.errors import ModelError
-from engine.session import Lab, LabConfig
+from engine.lab import Lab, LabConfig
 from tests.fakes import FakeRuntime
 
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")  # offscreen platform, shown dialogs
@@ -140,9 +140,9 @@ def test_ui_language_switches_the_window_to_traditional_chinese(qtbot: Any) -> N
         dialog.ui_lang.setCurrentIndex(dialog.ui_lang.findData("en"))
         _ok(dialog)
         assert [again.tabs.tabText(i) for i in range(again.tabs.count())] == [
-            "&Compare", "&Probes", "&History", "&Train", "Course &KB",
+            "&Compare", "&Probes", "&History", "&Train", "Course &KB", "&Edit",
         ]  # fmt: skip
-        assert [a.text() for a in again.menuBar().actions()] == ["&View", "&File"]
+        assert [a.text() for a in again.menuBar().actions()] == ["&View", "P&ersonas", "&File"]
         assert "after a restart" in again.statusBar().currentMessage()
         again.close()
     finally:

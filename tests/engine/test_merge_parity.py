@@ -116,17 +116,28 @@ def two_small(hf_model: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[
     return fa, fb, export(hf_model, fa, folder / "a.gguf"), export(hf_model, fb, folder / "b.gguf")
 
 
+def floor(hf_model: Any, runtime: Any, factors: Factors, adapter: Path, tokens: list[int]) -> Any:
+    """The parity of one adapter alone on the same tensors: what Q4 weights against f32 allow.
+
+    Measured here: a stack or merge is held to this, not to a fixed number, because how well
+    llama.cpp's Q4_1 model and torch's f32 model agree depends on which tensors move and by how
+    much (the exporter test's adapter, on other tensors, reaches 0.965)."""
+    return lora_parity.compare(torch_delta(hf_model, deltas(factors), tokens),
+                               llama_delta(runtime, [AdapterSpec(adapter, 1.0)], tokens))  # fmt: skip
+
+
 def test_a_stack_with_a_negative_weight_is_the_sum_of_the_deltas(hf_model, runtime, two) -> None:  # type: ignore[no-untyped-def]
     """llama.cpp applies W + 1·ΔW_a − 0.7·ΔW_b for a persona stack. The wrong sign (+0.7) must fail."""
     fa, fb, a, b = two
     tokens = runtime._llm.tokenize(TEXT.encode(), add_bos=True, special=True)
+    alone = floor(hf_model, runtime, fa, a, tokens)
     got = llama_delta(runtime, [AdapterSpec(a, 1.0), AdapterSpec(b, -0.7)], tokens)
     da, db = deltas(fa), deltas(fb)
     right = lora_parity.compare(torch_delta(hf_model, {n: da[n] - 0.7 * db[n] for n in da}, tokens), got)
     wrong = lora_parity.compare(torch_delta(hf_model, {n: da[n] + 0.7 * db[n] for n in da}, tokens), got)
-    print(f"stack parity: {right}; with the wrong sign: {wrong}")
-    assert right.correlation > 0.95 and right.scale_ok("llama"), right
-    assert wrong.correlation < right.correlation - 0.1 or not wrong.scale_ok("llama"), wrong
+    print(f"one adapter: {alone}; stack: {right}; with the wrong sign: {wrong}")
+    assert right.scale_ok("llama") and right.correlation > min(0.9, alone.correlation - 0.03), (right, alone)
+    assert wrong.correlation < right.correlation - 0.3, wrong
 
 
 def test_a_ties_merge_in_llama_cpp_matches_torch(hf_model, runtime, two_small, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -146,11 +157,15 @@ def test_a_ties_merge_in_llama_cpp_matches_torch(hf_model, runtime, two_small, t
         for n in da
     }
     tokens = runtime._llm.tokenize(TEXT.encode(), add_bos=True, special=True)
+    alone = floor(hf_model, runtime, fa, a, tokens)
     got = llama_delta(runtime, [AdapterSpec(merged, 1.0)], tokens)
     parity = lora_parity.compare(torch_delta(hf_model, reference, tokens), got)
     plain = lora_parity.compare(
         torch_delta(hf_model, {n: da[n] + 0.8 * db[n] for n in da}, tokens), got
     )  # the linear sum is not what TIES gives: the test can tell the methods apart
-    print(f"ties parity: {parity}; against the linear sum instead: {plain}")
-    assert parity.correlation > 0.95 and parity.scale_ok("llama"), parity
-    assert plain.correlation < parity.correlation - 0.02 or not plain.scale_ok("llama"), plain
+    print(f"one adapter: {alone}; ties: {parity}; against the linear sum instead: {plain}")
+    assert parity.scale_ok("llama") and parity.correlation > min(0.85, alone.correlation - 0.03), (
+        parity,
+        alone,
+    )
+    assert plain.correlation < parity.correlation - 0.1, plain

@@ -168,7 +168,7 @@ def test_an_adapter_trained_on_another_model_makes_its_personas_unavailable(
     talab_home: Path, lora_file: Path
 ) -> None:
     from engine.finetune.registry import write_manifest
-    from engine.session import Lab, LabConfig
+    from engine.lab import Lab, LabConfig
     from tests.fakes import FakeRuntime
 
     target = talab_home / "adapters" / "xiaojin.gguf"

@@ -11,8 +11,8 @@ import sqlite_utils
 
 from engine.cli import main
 from engine.errors import StoreError
+from engine.lab import Lab, LabConfig
 from engine.pool import export_runs, import_runs
-from engine.session import Lab, LabConfig
 from engine.store import open_store
 from tests.fakes import FakeRuntime
 

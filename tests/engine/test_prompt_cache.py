@@ -124,7 +124,7 @@ def test_any_interleaving_answers_like_a_cold_start(model_info, tmp_path: Path) 
 
 @pytest.mark.integration
 def test_lab_stores_prefill_and_cached_tokens(model_info) -> None:  # type: ignore[no-untyped-def]
-    from engine.session import Lab, LabConfig
+    from engine.lab import Lab, LabConfig
 
     lab = Lab(LabConfig(n_ctx=2048))
     lab.runtime.set_threads(THREADS)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.session import Lab, LabConfig
+from engine.lab import Lab, LabConfig
 
 pytestmark = pytest.mark.integration
 

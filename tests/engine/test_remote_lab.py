@@ -8,7 +8,7 @@ import pytest
 
 from engine.cli import main
 from engine.errors import ServerError
-from engine.session import Lab, LabConfig
+from engine.lab import Lab, LabConfig
 from engine.store import open_store
 
 pytestmark = pytest.mark.integration

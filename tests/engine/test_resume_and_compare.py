@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import TalabError
+from engine.lab import Lab, LabConfig
 from engine.scoring import compare_figures, flagged_figures, summarize
-from engine.session import Lab, LabConfig
 from tests.fakes import FakeRuntime
 
 
@@ -229,3 +229,11 @@ def test_figures_carry_their_unit_as_a_field_not_inside_the_text() -> None:
     )
     assert figure_parts("adherence", 0.5) == (pct(0.5), "") == (format_figure("adherence", 0.5), "")
     assert figure_parts("forgetting", None) == (pct(None), "")
+
+
+def test_an_interval_can_leave_its_unit_to_the_front_end() -> None:
+    from engine.scoring import format_interval
+
+    assert format_interval("forgetting", [-0.05, 0.2]) == "[-5, +20 pts]"
+    assert format_interval("forgetting", [-0.05, 0.2], with_unit=False) == "[-5, +20]"
+    assert format_interval("adherence", [0.23, 0.68], with_unit=False) == "[23–68%]"

@@ -39,7 +39,7 @@ def test_llama_server_command_names_every_adapter_unapplied_and_no_prompt_cache(
 def test_start_without_llama_server_runs_llama_cpp_from_the_wheel(  # type: ignore[no-untyped-def]
     registered: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import engine.cli_serve as cli_serve
+    import engine.cli.serve as cli_serve
 
     ran: list[list[str]] = []
     monkeypatch.setattr(cli_serve.shutil, "which", lambda name: None)

@@ -132,7 +132,7 @@ def test_ctrl_c_in_talab_finetune_reports_cancelled_not_a_crash(previous: Path, 
     driver = textwrap.dedent(f"""
         import sys
         from engine.finetune import jobs
-        jobs.command = lambda spec_file: [sys.executable, {str(FAKE)!r}, "--spec", str(spec_file)]
+        jobs.command = lambda spec_file, *_: [sys.executable, {str(FAKE)!r}, "--spec", str(spec_file)]
         from engine.cli import main
         sys.exit(main(["finetune", "--epochs", "50"]))
     """)

@@ -103,7 +103,7 @@ def check_against_model(spec: Any, model_spec: str | Path) -> dict[str, Any]:
 
 
 def merge_command(args: argparse.Namespace) -> int:
-    from engine.cli_output import err_console
+    from engine.cli.output import err_console
     from engine.merge.build import describe, merge, save_merge
 
     spec = build_spec(args)
@@ -154,7 +154,7 @@ def experiment_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from engine.cli_output import err_console
+    from engine.cli.output import err_console
     from engine.merge.experiment import CATEGORIES, ExperimentSpec, run, verdicts
 
     spec = ExperimentSpec(
@@ -185,11 +185,11 @@ def experiment_command(args: argparse.Namespace) -> int:
         return 0
     table = Table(title=f"Merge experiment (probe run {result.run_id}): pass rate", title_justify="left")
     for col in ("persona", "what", *CATEGORIES):
-        table.add_column(col, justify="left" if col in ("persona", "what") else "right")
+        table.add_column(col, justify="left" if col in ("persona", "what") else "right", no_wrap=True)
     for row in result.rows:
         cells = ["–" if row[c] is None else f"{row[c]:.0%}" for c in CATEGORIES]
         table.add_row(row["persona"], row["what"], *cells)
-    Console(highlight=False).print(table)
+    Console(highlight=False, width=max(Console().width, 100)).print(table)  # one line per persona
     for method, m in result.merges.items():
         print(f"{method}: rank {m['rank']}, truncation error {m['truncation_error']:.2%}, {m['seconds']} s")
     for line in verdicts(result, spec):

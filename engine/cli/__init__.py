@@ -15,12 +15,13 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import __version__, cli_serve
+from engine import __version__
+from engine.cli import serve as cli_serve
 from engine.errors import TalabError
 from engine.scoring import CATEGORIES
 
 if TYPE_CHECKING:
-    from engine.session import Lab
+    from engine.lab import Lab
 
 EXIT_USER_ERROR = 2
 EXIT_CANCELLED = 130
@@ -112,14 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("personas", parents=[common], help="list personas and whether they are available")
 
-    from engine.cli_train import add_parsers
+    from engine.cli.edit import add_parsers as add_edit_parsers
+    from engine.cli.train import add_parsers
 
     add_parsers(sub, common)
-    from engine.cli_evidence import add_parsers as add_evidence_parsers
+    add_edit_parsers(sub, common)
+    from engine.cli.evidence import add_parsers as add_evidence_parsers
 
     add_evidence_parsers(sub, common)
     cli_serve.add_parsers(sub, common)
-    from engine.cli_merge import add_parsers as add_merge_parsers
+    from engine.cli.merge import add_parsers as add_merge_parsers
 
     add_merge_parsers(sub, common)
     sub.add_parser("gui", help="open the desktop app")
@@ -142,7 +145,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _lab(args: argparse.Namespace) -> Lab:
-    from engine.session import Lab, LabConfig
+    from engine.lab import Lab, LabConfig
 
     return Lab(
         LabConfig(
@@ -178,7 +181,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_probe(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from engine.cli_output import err_console, summary_table
+    from engine.cli.output import err_console, summary_table
     from engine.store import open_store
 
     overrides = _overrides(args)
@@ -283,7 +286,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from engine.cli_output import runs_table
+    from engine.cli.output import runs_table
     from engine.store import open_store
 
     runs = open_store(read_only=True).list_runs(args.limit)
@@ -340,19 +343,19 @@ def cmd_personas(args: argparse.Namespace) -> int:
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    from engine.cli_train import finetune_command
+    from engine.cli.train import finetune_command
 
     return finetune_command(args)
 
 
 def cmd_adapters(args: argparse.Namespace) -> int:
-    from engine.cli_train import adapters_command
+    from engine.cli.train import adapters_command
 
     return adapters_command(args)
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from engine.cli_merge import experiment_command, merge_command
+    from engine.cli.merge import experiment_command, merge_command
 
     return experiment_command(args) if args.command == "merge-experiment" else merge_command(args)
 
@@ -387,7 +390,3 @@ def main(argv: list[str] | None = None) -> int:
         where = log_current_exception()
         print(f"error: unexpected {type(exc).__name__}: {exc} (details in {where})", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

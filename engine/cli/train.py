@@ -93,7 +93,7 @@ def _dataset_only(spec: Any, args: argparse.Namespace) -> int:
 def finetune_command(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from engine.cli_output import err_console
+    from engine.cli.output import err_console
     from engine.errors import Cancelled
     from engine.finetune import events as ev
     from engine.finetune.jobs import run_training
