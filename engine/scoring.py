@@ -123,7 +123,10 @@ def check(
         # a required fact links the answer to the question ("Paris."); an answer without a shared
         # word is a non-sequitur only when it declines ("I can't do that."), not when it answers
         # in other words ("Beauty is subjective.")
-        ok = rel.drift is None and (rel.overlap or any(positive) or not is_refusal(answer))
+        # in Chinese an answer that addresses the question shares its characters (最帥的人…), so there
+        # a missing overlap is enough to fail (an English ramble about something else, gibberish)
+        lenient = not is_refusal(answer) and not text.has_cjk(question)
+        ok = rel.drift is None and (rel.overlap or any(positive) or lenient)
         results["relevance"] = {"passed": ok, "detail": {"overlap": rel.overlap, "drift": rel.drift}}
         if spill is not None:
             found = spill.measure(answer, question)
