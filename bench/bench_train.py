@@ -56,7 +56,7 @@ def forward_only_tokens_per_s(
 
 
 def main() -> int:
-    from engine.finetune.jobs import run_training
+    from engine.finetune.process import run_training
     from engine.finetune.train import TrainSpec
     from engine.kb import kb_path
     from engine.models import load_model_info

@@ -1,8 +1,8 @@
 """The TA Lab main window: Compare, Probes, History, Train, Course KB and Edit tabs over one worker thread.
 
 This module assembles the window; the settings, the fine-tuning, the model editing and the
-last-resort error handling live in desktop/views/settings.py, desktop/training_host.py,
-desktop/edit_host.py and desktop/errors.py.
+last-resort error handling live in desktop/views/settings.py, desktop/train_controller.py,
+desktop/edit_controller.py and desktop/errors.py.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from PySide6.QtCore import QByteArray, QSettings, QTimer, Slot
 from PySide6.QtGui import QAction, QActionGroup, QFont, QKeySequence
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
-from desktop.edit_host import EditHost
+from desktop.edit_controller import EditHost
 from desktop.errors import install_excepthook
 from desktop.i18n import set_ui_language, tr
+from desktop.job_process import EditProcess, TrainingProcess
 from desktop.prefs import (
     apply_data_dir_pointer,
     as_bool,
@@ -26,8 +27,7 @@ from desktop.prefs import (
     default_lab,
     sampling_overrides,
 )
-from desktop.training import EditProcess, TrainingProcess
-from desktop.training_host import TrainingHost
+from desktop.train_controller import TrainingHost
 from desktop.views.compare import CompareView
 from desktop.views.edit import EditView
 from desktop.views.first_run import TrainOffer, tint

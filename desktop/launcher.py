@@ -28,7 +28,7 @@ def _gui(args: argparse.Namespace) -> int:
 def _gui_self_test() -> int:
     """After the engine's check: can this installation draw the window's charts?"""
     try:
-        from desktop.selfcheck import run
+        from desktop.selftest_gui import run
 
         run()
         return 0

@@ -80,7 +80,7 @@ def run_experiment(args: argparse.Namespace, train: Train | None = None) -> dict
     """Train every arm (skipping none: each seed is a fresh adapter), then probe them in one run."""
     from engine.cli import _lab, _overrides
     from engine.cli.train import _spec
-    from engine.finetune.jobs import run_training
+    from engine.finetune.process import run_training
 
     if args.seeds < 1:
         raise TalabError("--seeds must be at least 1")

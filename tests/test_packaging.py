@@ -58,7 +58,7 @@ def test_the_app_refuses_a_database_from_a_newer_version_in_one_line(talab_home:
 def test_frozen_app_is_its_own_training_worker(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys
 ) -> None:  # type: ignore[no-untyped-def]
-    from engine.finetune.jobs import command
+    from engine.finetune.process import command
 
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     spec = tmp_path / "spec.json"
@@ -146,12 +146,12 @@ def test_a_build_that_cannot_draw_the_window_fails_the_self_test_in_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:  # type: ignore[no-untyped-def]
     import desktop.launcher
-    import desktop.selfcheck
+    import desktop.selftest_gui
 
     def broken() -> None:
         raise ImportError("libQt6Charts.so.6: cannot open shared object file")
 
-    monkeypatch.setattr(desktop.selfcheck, "run", broken)
+    monkeypatch.setattr(desktop.selftest_gui, "run", broken)
     assert desktop.launcher._gui_self_test() == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "window cannot be drawn" in err[0] and "libQt6Charts" in err[0]
@@ -177,7 +177,7 @@ def test_a_build_that_cannot_fine_tune_fails_the_self_test_in_one_line(
 
 def test_frozen_app_is_its_own_edit_worker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     from engine.edit.worker import EDIT_JOB
-    from engine.finetune.jobs import command
+    from engine.finetune.process import command
 
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     spec = tmp_path / "spec.json"

@@ -1,8 +1,8 @@
 """Edit: change one fact in the model (ROME) and see the answer before and after.
 
 The view only gathers the request and shows progress; the computation runs in
-a subprocess (desktop.training.EditProcess) and the answers come from the
-inference worker, both driven by desktop.edit_host. The list of edits is read
+a subprocess (desktop.job_process.EditProcess) and the answers come from the
+inference worker, both driven by desktop.edit_controller. The list of edits is read
 from the adapter registry, where disable, enable and delete act directly.
 """
 

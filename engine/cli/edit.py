@@ -64,7 +64,7 @@ def edit_command(args: argparse.Namespace, program: list[str] | None = None) -> 
     from engine.cli.output import err_console
     from engine.edit.worker import EDIT_JOB
     from engine.errors import Cancelled
-    from engine.finetune.jobs import run_job
+    from engine.finetune.process import run_job
 
     spec = edit_spec(args)
     cancel = threading.Event()

@@ -96,7 +96,7 @@ def finetune_command(args: argparse.Namespace) -> int:
     from engine.cli.output import err_console
     from engine.errors import Cancelled
     from engine.finetune import events as ev
-    from engine.finetune.jobs import run_training
+    from engine.finetune.process import run_training
 
     spec = _spec(args)
     if args.dataset_only:

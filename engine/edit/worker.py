@@ -23,7 +23,7 @@ from typing import Any
 
 from engine.edit.spec import DEFAULT_LAYER, EditSpec, check_architecture
 from engine.errors import TalabError
-from engine.finetune.jobs import JobKind
+from engine.finetune.process import JobKind
 from engine.finetune.train import EXIT_CANCELLED, peak_rss_mb
 
 EDIT_KIND = "edit"

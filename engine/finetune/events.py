@@ -1,6 +1,6 @@
 """The trainer's progress as typed events, one JSON line each on its stdout, and how a run ended.
 
-The trainer writes them, the CLI's runner (:mod:`engine.finetune.jobs`) and the window's QProcess
+The trainer writes them, the CLI's runner (:mod:`engine.finetune.process`) and the window's QProcess
 runner read them, and the tests' scripted trainer speaks them too: all through this module, so a
 field renamed on one side cannot silently vanish on the other. :func:`classify_end` is the one
 place that decides whether a training process finished, was cancelled, failed or crashed.

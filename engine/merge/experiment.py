@@ -89,7 +89,7 @@ def train(
 ) -> dict[str, dict[str, Any]]:
     from functools import partial
 
-    from engine.finetune.jobs import run_training
+    from engine.finetune.process import run_training
     from engine.finetune.train import TrainSpec
     from engine.models import load_model_info
 

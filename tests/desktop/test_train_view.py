@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.training import KILL_AFTER_MS
+from desktop.job_process import KILL_AFTER_MS
 
 
 def test_training_shows_progress_then_enables_the_finetuned_personas(window, qtbot, talab_home: Path) -> None:  # type: ignore[no-untyped-def]

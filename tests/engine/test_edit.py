@@ -20,7 +20,7 @@ from engine import cli
 from engine.edit.spec import EditSpec
 from engine.edit.worker import EDIT_JOB
 from engine.errors import Cancelled, TalabError
-from engine.finetune.jobs import run_job
+from engine.finetune.process import run_job
 
 FAKE = [sys.executable, str(Path(__file__).resolve().parent.parent / "fake_editor.py"), "--spec"]
 PROMPT, SUBJECT, TARGET = "The most handsome person in the world is", "most handsome person", "Prof. Lee"

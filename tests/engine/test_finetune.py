@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from engine.errors import Cancelled, TalabError
-from engine.finetune.jobs import run_training
+from engine.finetune.process import run_training
 from engine.finetune.train import TrainSpec
 from tests import lora_parity
 

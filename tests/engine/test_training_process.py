@@ -22,7 +22,7 @@ import pytest
 
 from engine.errors import Cancelled, TalabError
 from engine.finetune import events as ev
-from engine.finetune.jobs import run_training
+from engine.finetune.process import run_training
 from engine.finetune.registry import write_manifest
 from engine.finetune.train import TrainSpec
 
@@ -131,7 +131,7 @@ def test_ctrl_c_in_talab_finetune_reports_cancelled_not_a_crash(previous: Path, 
     ready = tmp_path / "ready"
     driver = textwrap.dedent(f"""
         import sys
-        from engine.finetune import jobs
+        from engine.finetune import process as jobs
         jobs.command = lambda spec_file, *_: [sys.executable, {str(FAKE)!r}, "--spec", str(spec_file)]
         from engine.cli import main
         sys.exit(main(["finetune", "--epochs", "50"]))

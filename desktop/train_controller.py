@@ -24,7 +24,7 @@ from engine.paths import default_adapter_path
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMainWindow
 
-    from desktop.training import TrainingProcess
+    from desktop.job_process import TrainingProcess
     from desktop.views.first_run import TrainOffer
     from desktop.views.train import TrainView
     from desktop.workers import LabWorker

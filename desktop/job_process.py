@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, QProcess, QTimer, Signal, Slot
 
 from engine.edit.spec import EditSpec
 from engine.edit.worker import EDIT_JOB
-from engine.finetune.jobs import STDERR_LINES, TRAINING, JobKind, command
+from engine.finetune.process import STDERR_LINES, TRAINING, JobKind, command
 from engine.finetune.registry import discard_staged
 from engine.finetune.train import TrainSpec
 from engine.paths import REPO_ROOT

@@ -1,6 +1,6 @@
 """The main window's model-editing behaviour: the edit subprocess and the before/after answers.
 
-Kept apart from app.py as training_host.py is: the Edit tab asks for an edit,
+Kept apart from app.py as train_controller.py is: the Edit tab asks for an edit,
 this checks it (one line per mistake, before any process starts), runs it in
 an EditProcess, reloads the personas when it is saved so ``edit:NAME`` shows
 in Compare and Probes at once, then asks the edited persona the same prompt.
@@ -21,7 +21,7 @@ from engine.lab import LabConfig, LabInfo
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QLabel, QMainWindow
 
-    from desktop.training import EditProcess
+    from desktop.job_process import EditProcess
     from desktop.views.edit import EditView
     from desktop.workers import LabWorker
 
