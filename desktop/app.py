@@ -151,6 +151,7 @@ class MainWindow(SettingsHost, TrainingHost, EditHost, QMainWindow):
         w.load_requested.emit(self.config)
 
     def _menus(self) -> None:
+        file = self.menuBar().addMenu(tr("&File"))  # File first, as on every desktop
         view = self.menuBar().addMenu(tr("&View"))
         language = view.addMenu(tr("Course &language"))
         group = QActionGroup(self)
@@ -178,7 +179,6 @@ class MainWindow(SettingsHost, TrainingHost, EditHost, QMainWindow):
         new_persona.setObjectName("new-persona")
         new_persona.triggered.connect(self.open_persona_builder)
         personas.addAction(new_persona)
-        file = self.menuBar().addMenu(tr("&File"))
         settings_action = QAction(tr("&Settings…"), self)
         settings_action.setShortcut(QKeySequence("Ctrl+,"))
         settings_action.triggered.connect(self.open_settings)

@@ -142,7 +142,7 @@ def test_ui_language_switches_the_window_to_traditional_chinese(qtbot: Any) -> N
         assert [again.tabs.tabText(i) for i in range(again.tabs.count())] == [
             "&Compare", "&Probes", "&History", "&Train", "Course &KB", "&Edit",
         ]  # fmt: skip
-        assert [a.text() for a in again.menuBar().actions()] == ["&View", "P&ersonas", "&File"]
+        assert [a.text() for a in again.menuBar().actions()] == ["&File", "&View", "P&ersonas"]
         assert "after a restart" in again.statusBar().currentMessage()
         again.close()
     finally:
