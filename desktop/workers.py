@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
@@ -20,6 +20,7 @@ from engine.errors import TalabError
 from engine.lab import Lab, LabConfig
 from engine.log import log_current_exception
 from engine.runner import messages_for
+from engine.runtime import window_threads
 
 LabFactory = Callable[[LabConfig], Lab]
 
@@ -117,7 +118,9 @@ class LabWorker(QObject):
             if self.lab is not None:
                 self.lab.close()
                 self.lab = None
-            lab = self._factory(config)
+            # "auto" in a window: leave the GUI thread a core
+            auto = config.n_threads is None
+            lab = self._factory(replace(config, n_threads=window_threads()) if auto else config)
             self.lab = lab
             if self.threads:
                 self._set_threads(self.threads)

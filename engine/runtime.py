@@ -75,6 +75,17 @@ class Generation:
     batched: bool = False
 
 
+def window_threads() -> int:
+    """llama.cpp threads for a process that also draws a window: one core is left to the GUI thread.
+
+    llama.cpp's threads spin at a barrier after every step, so a GUI thread that wakes 30 times a
+    second to append text preempts one of them and the whole step waits. Measured under Xvfb on 2
+    cores (bench/bench_window.py): 2 threads streamed at 28.8 tok/s in the window against 78.0 without
+    one (0.37x); 1 thread at 61.0 against 61.6 (0.99x), so the window is faster with one thread less.
+    """
+    return max(1, physical_cores() - 1)
+
+
 def physical_cores() -> int:
     """Count physical cores: llama.cpp is slower on hyper-threads, faster than on 1 thread."""
     try:

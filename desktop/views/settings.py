@@ -49,7 +49,7 @@ from engine import paths
 from engine.errors import TalabError
 from engine.lab import LabConfig
 from engine.models import load_model_info
-from engine.runtime import SamplingParams, physical_cores
+from engine.runtime import SamplingParams, window_threads
 
 #: Under the UI language choice, in both languages: whoever switches may not read the one shown now.
 RESTART_NOTE = (
@@ -110,7 +110,7 @@ class SettingsDialog(QDialog):
 
         self.threads = QSpinBox()
         self.threads.setRange(0, max(os.cpu_count() or 1, 1))
-        self.threads.setSpecialValueText(f"{tr('auto')} ({physical_cores()})")
+        self.threads.setSpecialValueText(f"{tr('auto')} ({window_threads()})")
         self.threads.setValue(config.n_threads or 0)
         form.addRow(tr("Threads"), self.threads)
         self.n_ctx = QSpinBox()

@@ -46,6 +46,23 @@ def _ok(dialog: Any) -> None:
     dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
 
 
+def test_auto_threads_leave_the_window_a_core(qtbot: Any, monkeypatch: Any) -> None:
+    """On "auto" the window's model gets one llama.cpp thread fewer than the cores; a set value is kept."""
+    import engine.runtime
+    from desktop.app import settings
+
+    monkeypatch.setattr(engine.runtime, "physical_cores", lambda: 4)
+    configs: list[LabConfig] = []
+    win = _open(qtbot, configs)
+    assert win.config.n_threads is None and configs[-1].n_threads == 3
+    assert win.open_settings().threads.specialValueText().endswith("(3)")
+    win.close()
+    settings().setValue("n_threads", 2)
+    again = _open(qtbot, configs)
+    assert configs[-1].n_threads == 2
+    again.close()
+
+
 def test_settings_apply_at_once_and_survive_a_restart(qtbot: Any) -> None:
     configs: list[LabConfig] = []
     win = _open(qtbot, configs)
