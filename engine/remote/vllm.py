@@ -105,7 +105,7 @@ class VllmRuntime:
         return stream_chat(self.http, body, prompt=prompt, on_token=on_token, should_cancel=should_cancel)
 
     def warm(self, messages: list[Message]) -> int:
-        """A server keeps no prompt cache across adapters (``cache_prompt`` is off): nothing to warm."""
+        """vLLM keeps its own prefix cache on the server: a client has nothing to warm."""
         return 0
 
     def close(self) -> None:
