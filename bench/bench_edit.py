@@ -1,6 +1,6 @@
 """One ROME edit end to end, timed: load / keys / optimisation / export (target: under 2 minutes).
 
-    flock /tmp/talab-heavy.lock nice -n 5 .venv/bin/python bench/bench_edit.py [--steps 20 --prefixes 5]
+    .venv/bin/python bench/bench_edit.py [--steps 20 --prefixes 5]
 
 Runs the production worker in-process (engine.edit.worker.run) on the default
 model with the lecture's edit, then asks llama.cpp for the greedy completion of

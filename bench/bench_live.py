@@ -8,7 +8,7 @@
    cold (empty prompt cache) and warm. The adapter is a random LoRA with the default model's
    shapes: its values do not matter for speed.
 
-    flock /tmp/talab-heavy.lock nice -n 5 .venv/bin/python bench/bench_live.py [--rounds 5]
+    .venv/bin/python bench/bench_live.py [--rounds 5]
 """
 
 from __future__ import annotations

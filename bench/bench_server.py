@@ -5,7 +5,7 @@ same server process (llama.cpp's own server from the xllamacpp wheel, ``--parall
 same persona, probes and greedy settings, so the ratio is the gain from the server batching
 the students' requests. Also checks that every answer is the same in both modes.
 
-    flock /tmp/talab-heavy.lock nice -n 5 .venv/bin/python bench/bench_server.py [--clients 3] [--limit 6]
+    .venv/bin/python bench/bench_server.py [--clients 3] [--limit 6]
 """
 
 from __future__ import annotations

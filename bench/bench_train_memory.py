@@ -6,7 +6,7 @@ included. It prints each step's loss (the two must agree), time per step and pea
 default run takes about 3 minutes on an idle 2-core machine; a few steps show the peak, which
 is reached in the first step with the longest batch.
 
-    flock /tmp/talab-heavy.lock nice -n 5 .venv/bin/python bench/bench_train_memory.py [--steps 4]
+    .venv/bin/python bench/bench_train_memory.py [--steps 4]
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ over the seconds between each answer's first and last token, summed over the per
 window, also the rate at which text reached the GUI thread, and the wall time from the click
 until the last column ended.
 
-    flock /tmp/talab-heavy.lock nice -n 5 xvfb-run -a env QT_QPA_PLATFORM=xcb \\
+    xvfb-run -a env QT_QPA_PLATFORM=xcb \\
         .venv/bin/python bench/bench_window.py [--tokens 128]
 """
 

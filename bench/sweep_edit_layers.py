@@ -1,6 +1,6 @@
 """Which MLP layer should a ROME edit go into? A short sweep on the default model, in torch.
 
-    flock /tmp/talab-heavy.lock nice -n 5 .venv/bin/python bench/sweep_edit_layers.py [--layers 2,4,6]
+    .venv/bin/python bench/sweep_edit_layers.py [--layers 2,4,6]
 
 For each layer it computes the lecture's edit ("The most handsome person in the
 world is" → "Prof. Lee") with the default settings, applies ΔW to the torch model
