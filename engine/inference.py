@@ -17,8 +17,15 @@ if TYPE_CHECKING:
     from engine.runtime import CancelCheck, Generation, SamplingParams, TokenCallback
 
 
+#: ``InferenceRuntime.source`` of a model run in this process (a server's runtime gives its URL)
+LOCAL = "local"
+
+
 class InferenceRuntime(Protocol):
     """A loaded model that answers with LoRA adapters at given scales; used from one thread."""
+
+    #: where answers are computed: :data:`LOCAL` or the server's URL (stored with each answer)
+    source: str
 
     @property
     def model(self) -> ModelInfo: ...
@@ -43,6 +50,10 @@ class InferenceRuntime(Protocol):
         should_cancel: CancelCheck | None = None,
     ) -> Generation:
         """One answer, streamed through ``on_token``; ``should_cancel`` is asked between tokens."""
+        ...
+
+    def complete(self, text: str, max_tokens: int = 24) -> str:
+        """Greedy raw continuation of ``text`` without the chat template (the Edit tab's before/after)."""
         ...
 
     def warm(self, messages: list[Message]) -> int:

@@ -149,11 +149,8 @@ class Lab:
     def complete(self, text: str, persona_id: str, max_tokens: int = 24) -> str:
         """A persona's raw continuation of ``text`` (the Edit tab's before/after); not stored."""
         [persona] = select(self.personas, [persona_id])
-        complete = getattr(self.runtime, "complete", None)  # the in-process runtime's, not a server's
-        if complete is None:
-            raise TalabError("This runtime cannot continue raw text; load the model in-process")
         self.runtime.set_adapters(persona.adapters)
-        return str(complete(text, max_tokens))
+        return self.runtime.complete(text, max_tokens)
 
     def probe(
         self,

@@ -16,7 +16,7 @@ from typing import Any
 from engine import scoring
 from engine.chat import Message
 from engine.errors import ServerError, StoreError
-from engine.inference import InferenceRuntime
+from engine.inference import LOCAL, InferenceRuntime
 from engine.kb import CourseKB
 from engine.models import file_sha256
 from engine.personas import Persona
@@ -46,18 +46,18 @@ class RunResult:
     answered: int
 
 
-def source_of(runtime: Any) -> str:
+def source_of(runtime: InferenceRuntime) -> str:
     """Where answers are computed: ``local`` (in-process) or the server's URL."""
-    return str(getattr(runtime, "source", None) or "local")
+    return runtime.source
 
 
-def run_origin(runtime: Any) -> dict[str, Any]:
+def run_origin(runtime: InferenceRuntime) -> dict[str, Any]:
     """A run's uuid and origin (machine, model, server): kept when runs are pooled into one database."""
     import platform
     import uuid
 
     model = runtime.model
-    server = getattr(runtime, "source", None)
+    server = None if runtime.source == LOCAL else runtime.source
     origin = {
         "machine": platform.node(),
         "model": model.label,

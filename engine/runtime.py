@@ -133,6 +133,8 @@ def _quiet_llama_logs(llama_cpp: Any) -> None:
 class Runtime:
     """A loaded model plus its adapter state."""
 
+    source = "local"  # engine.inference.LOCAL: answers are computed in this process
+
     def __init__(
         self,
         model: ModelInfo,

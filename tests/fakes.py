@@ -17,6 +17,8 @@ from engine.runtime import CancelCheck, Generation, SamplingParams, TokenCallbac
 
 
 class FakeRuntime:
+    source = "local"
+
     def __init__(
         self,
         model: Any,

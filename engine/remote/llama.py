@@ -21,7 +21,7 @@ from typing import Any
 
 from engine.adapters import AdapterSpec
 from engine.chat import Message, RenderedPrompt
-from engine.errors import AdapterError, ModelError, ServerError
+from engine.errors import AdapterError, ModelError, ServerError, TalabError
 from engine.models import file_sha256
 from engine.remote.http import Http
 from engine.remote.openai_chat import (
@@ -179,6 +179,10 @@ class LlamaServerRuntime:
             "stream_options": {"include_usage": True},
         }
         return stream_chat(self.http, body, prompt=prompt, on_token=on_token, should_cancel=should_cancel)
+
+    def complete(self, text: str, max_tokens: int = 24) -> str:
+        """The Edit tab's raw continuation needs the model in this process."""
+        raise TalabError("This runtime cannot continue raw text; load the model in-process")
 
     def warm(self, messages: list[Message]) -> int:
         """A server keeps no prompt cache across adapters (``cache_prompt`` is off): nothing to warm."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.adapters import AdapterSpec
 from engine.chat import Message, RenderedPrompt
-from engine.errors import AdapterError, ServerError
+from engine.errors import AdapterError, ServerError, TalabError
 from engine.finetune.registry import peft_dir
 from engine.remote.http import Http
 from engine.remote.openai_chat import RemoteModel, as_messages, identity, sampling_fields, stream_chat
@@ -103,6 +103,10 @@ class VllmRuntime:
         }
         prompt = self.render(messages).text
         return stream_chat(self.http, body, prompt=prompt, on_token=on_token, should_cancel=should_cancel)
+
+    def complete(self, text: str, max_tokens: int = 24) -> str:
+        """The Edit tab's raw continuation needs the model in this process."""
+        raise TalabError("This runtime cannot continue raw text; load the model in-process")
 
     def warm(self, messages: list[Message]) -> int:
         """vLLM keeps its own prefix cache on the server: a client has nothing to warm."""
