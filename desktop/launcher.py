@@ -66,6 +66,10 @@ def app_main(argv: list[str] | None = None) -> int:
         from engine.edit.worker import main as edit_worker
 
         return edit_worker(args[1:])
+    if args[:1] == ["--fact-worker"]:
+        from engine.factexp.worker import main as fact_worker
+
+        return fact_worker(args[1:])
     return main(args or ["gui"])
 
 

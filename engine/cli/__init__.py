@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     from engine.cli.merge import add_parsers as add_merge_parsers
 
     add_merge_parsers(sub, common)
+    from engine.cli.factexp import add_parser as add_fact_parser
+
+    add_fact_parser(sub)
     sub.add_parser("gui", help="open the desktop app")
     return parser
 
