@@ -18,8 +18,9 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QVB
 
 from desktop.edit_controller import EditHost
 from desktop.errors import install_excepthook
+from desktop.fact_controller import FactHost
 from desktop.i18n import set_ui_language, tr
-from desktop.job_process import EditProcess, TrainingProcess
+from desktop.job_process import EditProcess, JobProcess, TrainingProcess
 from desktop.prefs import (
     apply_data_dir_pointer,
     as_bool,
@@ -41,6 +42,7 @@ from desktop.views.train import TrainView
 from desktop.workers import LabFactory, LabWorker, WorkerThread
 from engine import paths
 from engine.errors import TalabError
+from engine.factexp.worker import FACT_JOB
 from engine.lab import LabConfig, LabInfo, PersonaInfo
 from engine.store import open_store
 
@@ -52,13 +54,14 @@ def settings() -> QSettings:
     return QSettings(str(paths.data_dir() / "gui.ini"), QSettings.Format.IniFormat)
 
 
-class MainWindow(SettingsHost, TrainingHost, EditHost, QMainWindow):
+class MainWindow(SettingsHost, TrainingHost, EditHost, FactHost, QMainWindow):
     def __init__(
         self,
         factory: LabFactory | None = None,
         config: LabConfig | None = None,
         trainer_program: list[str] | None = None,
         editor_program: list[str] | None = None,
+        fact_program: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings()
@@ -137,6 +140,8 @@ class MainWindow(SettingsHost, TrainingHost, EditHost, QMainWindow):
         self.kb_view.saved.connect(self._on_kb_saved)
         self.editor = EditProcess(self, editor_program)
         self._connect_editing()
+        self.fact_job = JobProcess(self, fact_program, FACT_JOB)
+        self._connect_fact_experiment()
 
         # Python's collector may run on whichever thread allocates; if that is the worker it
         # can destroy Qt widgets off the GUI thread and crash. Collect here, on a timer.
@@ -356,6 +361,7 @@ class MainWindow(SettingsHost, TrainingHost, EditHost, QMainWindow):
         s.sync()
         self.trainer.shutdown()
         self.editor.shutdown()
+        self.fact_job.shutdown()
         self.worker_thread.stop()
         self._gc_timer.stop()
         gc.unfreeze()

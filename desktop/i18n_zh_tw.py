@@ -437,3 +437,6 @@ ZH_TW = {
 from desktop.i18n_zh_tw_edit import ZH_TW_EDIT  # noqa: E402 - the Edit tab's strings, in their own file
 
 ZH_TW.update(ZH_TW_EDIT)
+from desktop.i18n_zh_tw_fact import ZH_TW_FACT  # noqa: E402 - the one-fact experiment's strings
+
+ZH_TW.update(ZH_TW_FACT)

@@ -87,7 +87,9 @@ def token_logprobs(runtime: Any, prompt: list[int], answer: list[int]) -> Scored
     return Scored(len(prompt), tuple(answer), picked)
 
 
-def prompt_tokens(runtime: Any, text: str, question: str | None = None, system: str | None = None) -> list[int]:
+def prompt_tokens(
+    runtime: Any, text: str, question: str | None = None, system: str | None = None
+) -> list[int]:
     """The tokens an answer is scored after.
 
     Without ``question``: ``text`` as raw text (a completion prompt, as a fact edit is made on),

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.i18n import tr
+from desktop.views.fact_experiment import FactExperimentPanel
 from desktop.views.personas import start_stop_buttons
 from engine.edit.registry import EditEntry, delete_edit, list_edits, set_enabled
 from engine.errors import TalabError
@@ -122,6 +123,8 @@ class EditView(QWidget):
         buttons.addStretch(1)
         lay.addLayout(buttons)
         outer.addWidget(list_box, 1)
+        self.fact = FactExperimentPanel()  # the same fact, taught four ways and measured
+        outer.addWidget(self.fact, 2)
         self.entries: list[EditEntry] = []
         self.pending: tuple[str, str] | None = None  # (text, persona) to ask once the edit is loaded
         QShortcut(QKeySequence("Ctrl+E"), self, self._submit)

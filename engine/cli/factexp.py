@@ -26,18 +26,36 @@ def add_parser(sub: Any) -> None:
     ex.add_argument("--target", default=d.target, help=f'the new answer (default "{d.target}")')
     ex.add_argument("--old", help="the answer it must beat (default: the base model's own greedy answer)")
     ex.add_argument("--model", default=d.model, help="'default' or a llama-architecture GGUF path")
-    ex.add_argument("--epochs", type=int, default=d.epochs,
-                    help=f"fine-tuning steps: one per epoch over the small data set (default {d.epochs})")  # fmt: skip
-    ex.add_argument("--edit-steps", type=int, default=d.edit_steps, help=f"ROME steps (default {d.edit_steps})")
+    ex.add_argument(
+        "--epochs",
+        type=int,
+        default=d.epochs,
+        help=f"fine-tuning steps: one per epoch over the small data set (default {d.epochs})",
+    )
+    ex.add_argument(
+        "--edit-steps", type=int, default=d.edit_steps, help=f"ROME steps (default {d.edit_steps})"
+    )
     ex.add_argument("--layer", type=int, help="layer of the edit (default: the editor's)")
-    ex.add_argument("--covariance", choices=("identity", "self", "both"), default=d.covariance,
-                    help="the edit's key covariance; both: a second edit with C from self-written text")  # fmt: skip
-    ex.add_argument("--max-tokens", type=int, default=d.max_tokens,
-                    help=f"length of general-skill answers and fluency generations (default {d.max_tokens})")  # fmt: skip
+    ex.add_argument(
+        "--covariance",
+        choices=("identity", "self", "both"),
+        default=d.covariance,
+        help="the edit's key covariance; both: a second edit with C from self-written text",
+    )
+    ex.add_argument(
+        "--max-tokens",
+        type=int,
+        default=d.max_tokens,
+        help=f"length of general-skill answers and fluency generations (default {d.max_tokens})",
+    )
     ex.add_argument("--general-limit", type=int, help="only the first N general-skill probes")
     ex.add_argument("--seed", type=int, default=d.seed)
-    ex.add_argument("--threads", type=int, default=d.threads,
-                    help=f"llama.cpp threads for the scoring (default {d.threads}: robust on a busy machine)")  # fmt: skip
+    ex.add_argument(
+        "--threads",
+        type=int,
+        default=d.threads,
+        help=f"llama.cpp threads for the scoring (default {d.threads}: robust on a busy machine)",
+    )
     ex.add_argument("--no-train", action="store_true", help="reuse the adapters of an earlier run")
     ex.add_argument("--json", action="store_true", help="print the result as one JSON object")
     ex.add_argument("--html", type=Path, metavar="FILE", help="also write a self-contained HTML report")
@@ -56,10 +74,22 @@ def spec_from(args: argparse.Namespace) -> Any:
             raise FactError(f"Cannot read the experiment's settings {args.spec}: {exc}") from None
         spec.check()
         return spec
-    spec = FactSpec(prompt=args.prompt, subject=args.subject, target=args.target, old=args.old,
-                    model=args.model, epochs=args.epochs, edit_steps=args.edit_steps, layer=args.layer,
-                    covariance=args.covariance, max_tokens=args.max_tokens, general_limit=args.general_limit,
-                    train=not args.no_train, seed=args.seed, threads=args.threads)  # fmt: skip
+    spec = FactSpec(
+        prompt=args.prompt,
+        subject=args.subject,
+        target=args.target,
+        old=args.old,
+        model=args.model,
+        epochs=args.epochs,
+        edit_steps=args.edit_steps,
+        layer=args.layer,
+        covariance=args.covariance,
+        max_tokens=args.max_tokens,
+        general_limit=args.general_limit,
+        train=not args.no_train,
+        seed=args.seed,
+        threads=args.threads,
+    )
     spec.check()
     return spec
 

@@ -19,7 +19,14 @@ from typing import Any
 
 from engine import paths
 from engine.adapters import AdapterSpec
-from engine.factexp.metrics import REFERENCE, REFERENCE_SOURCE, CaseScore, PersonaScore, ngram_entropy, summarise
+from engine.factexp.metrics import (
+    REFERENCE,
+    REFERENCE_SOURCE,
+    CaseScore,
+    PersonaScore,
+    ngram_entropy,
+    summarise,
+)
 from engine.factexp.spec import Case, FactError, FactSpec, results_path
 
 
@@ -80,16 +87,30 @@ def write_dataset(spec: FactSpec, folder: Path) -> Path:
     return write_jsonl(examples, folder / "dataset.jsonl")
 
 
-def train_adapter(spec: FactSpec, model: Path, data: Path, report: Report, cancel: Cancel | None,
-                  program: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
+def train_adapter(
+    spec: FactSpec,
+    model: Path,
+    data: Path,
+    report: Report,
+    cancel: Cancel | None,
+    program: list[str] | None = None,
+) -> dict[str, Any]:
     from engine.finetune.events import Start, Step
     from engine.finetune.process import run_training
     from engine.finetune.train import TrainSpec
 
     examples = sum(1 for line in data.read_text(encoding="utf-8").splitlines() if line.strip())
-    ts = TrainSpec(model_path=str(model), out_path=str(paths.adapters_dir() / f"{spec.name('ft')}.gguf"),
-                   dataset_path=str(data), rank=spec.rank, alpha=2 * spec.rank, lr=spec.lr, epochs=spec.epochs,
-                   batch_size=examples, seed=spec.seed)  # fmt: skip
+    ts = TrainSpec(
+        model_path=str(model),
+        out_path=str(paths.adapters_dir() / f"{spec.name('ft')}.gguf"),
+        dataset_path=str(data),
+        rank=spec.rank,
+        alpha=2 * spec.rank,
+        lr=spec.lr,
+        epochs=spec.epochs,
+        batch_size=examples,
+        seed=spec.seed,
+    )
     ts.check()
 
     def on_event(e: Any) -> None:
@@ -99,22 +120,43 @@ def train_adapter(spec: FactSpec, model: Path, data: Path, report: Report, cance
             report(FactEvent("train", "", e.step, e.steps, e.loss))
 
     done = run_training(ts, on_event, cancel, program=program)
-    return {"adapter": ts.out_path, "examples": examples, "steps": done.steps, "final_loss": done.final_loss,
-            "train_seconds": done.train_seconds, "lr": spec.lr, "rank": spec.rank}  # fmt: skip
+    return {
+        "adapter": ts.out_path,
+        "examples": examples,
+        "steps": done.steps,
+        "final_loss": done.final_loss,
+        "train_seconds": done.train_seconds,
+        "lr": spec.lr,
+        "rank": spec.rank,
+    }
 
 
-def make_edit(spec: FactSpec, model: Path, covariance: str, report: Report, cancel: Cancel | None,
-              program: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
+def make_edit(
+    spec: FactSpec,
+    model: Path,
+    covariance: str,
+    report: Report,
+    cancel: Cancel | None,
+    program: list[str] | None = None,
+) -> dict[str, Any]:
     from engine.edit.registry import refuse_overwriting_other_adapters
     from engine.edit.spec import EditSpec
     from engine.edit.worker import EDIT_JOB
     from engine.finetune.process import run_job
 
     name = spec.name("rome") + ("-self" if covariance == "self" and spec.covariance == "both" else "")
-    es = EditSpec(model_path=str(model), out_path=str(paths.adapters_dir() / f"{name}.gguf"), prompt=spec.prompt,
-                  subject=spec.subject, target=spec.target, layer=spec.layer,
-                  layer_source="user" if spec.layer is not None else "default", steps=spec.edit_steps,
-                  covariance=covariance, seed=spec.seed)  # fmt: skip
+    es = EditSpec(
+        model_path=str(model),
+        out_path=str(paths.adapters_dir() / f"{name}.gguf"),
+        prompt=spec.prompt,
+        subject=spec.subject,
+        target=spec.target,
+        layer=spec.layer,
+        layer_source="user" if spec.layer is not None else "default",
+        steps=spec.edit_steps,
+        covariance=covariance,
+        seed=spec.seed,
+    )
     es.check()
     refuse_overwriting_other_adapters(Path(es.out_path))
 
@@ -125,9 +167,15 @@ def make_edit(spec: FactSpec, model: Path, covariance: str, report: Report, canc
             report(FactEvent("edit", f"{covariance}: layer {e.get('layer')}"))
 
     done = run_job(EDIT_JOB, es.to_json(), Path(es.out_path), on_event, cancel, program=program)
-    return {"adapter": es.out_path, "name": name, "layer": done.get("layer"),
-            "layer_source": done.get("layer_source"), "target_prob": done.get("target_prob"),
-            "steps": done.get("steps"), "seconds": (done.get("seconds") or {}).get("total_s")}  # fmt: skip
+    return {
+        "adapter": es.out_path,
+        "name": name,
+        "layer": done.get("layer"),
+        "layer_source": done.get("layer_source"),
+        "target_prob": done.get("target_prob"),
+        "steps": done.get("steps"),
+        "seconds": (done.get("seconds") or {}).get("total_s"),
+    }
 
 
 def earlier_run(spec: FactSpec) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -141,14 +189,27 @@ def earlier_run(spec: FactSpec) -> tuple[dict[str, Any], dict[str, Any]]:
         edits["self"] = spec.name("rome-self")
     missing = [p.stem for p in (ft, *(folder / f"{n}.gguf" for n in edits.values())) if not p.exists()]
     if missing:
-        raise FactError(f"No earlier run to reuse (missing adapters: {', '.join(missing)}); run without --no-train")
+        raise FactError(
+            f"No earlier run to reuse (missing adapters: {', '.join(missing)}); run without --no-train"
+        )
     m = read_manifest(ft) or {}
-    training = {"adapter": str(ft), "steps": m.get("steps"), "final_loss": m.get("final_loss"), "reused": True}
+    training = {
+        "adapter": str(ft),
+        "steps": m.get("steps"),
+        "final_loss": m.get("final_loss"),
+        "reused": True,
+    }
     out = {}
     for cov, name in edits.items():
         e = read_manifest(folder / f"{name}.gguf") or {}
-        out[cov] = {"adapter": str(folder / f"{name}.gguf"), "name": name, "layer": e.get("layer"),
-                    "layer_source": e.get("layer_source"), "target_prob": e.get("target_prob"), "reused": True}  # fmt: skip
+        out[cov] = {
+            "adapter": str(folder / f"{name}.gguf"),
+            "name": name,
+            "layer": e.get("layer"),
+            "layer_source": e.get("layer_source"),
+            "target_prob": e.get("target_prob"),
+            "reused": True,
+        }
     return training, out
 
 
@@ -160,13 +221,25 @@ def personas(spec: FactSpec, training: dict[str, Any], edits: dict[str, Any]) ->
         adapters = [AdapterSpec(Path(adapter), 1.0)] if adapter else []
         return Persona(pid, name, how, how, system, adapters)
 
-    out = [p("base", "Base", "control: unchanged"),
-           p(f"{spec.prefix}-prompt", "Prompt line", f"system prompt: {spec.line}", system=spec.line),
-           p(f"stack:{spec.name('ft')}", "Fine-tuned", f"LoRA r={spec.rank}, {training.get('steps')} steps",
-             adapter=training["adapter"])]  # fmt: skip
+    out = [
+        p("base", "Base", "control: unchanged"),
+        p(f"{spec.prefix}-prompt", "Prompt line", f"system prompt: {spec.line}", system=spec.line),
+        p(
+            f"stack:{spec.name('ft')}",
+            "Fine-tuned",
+            f"LoRA r={spec.rank}, {training.get('steps')} steps",
+            adapter=training["adapter"],
+        ),
+    ]
     for cov, e in edits.items():
-        out.append(p(f"edit:{e['name']}", "ROME edit" + (" (C from self text)" if cov == "self" else ""),
-                     f"rank-1 edit, layer {e.get('layer')}, covariance {cov}", adapter=e["adapter"]))  # fmt: skip
+        out.append(
+            p(
+                f"edit:{e['name']}",
+                "ROME edit" + (" (C from self text)" if cov == "self" else ""),
+                f"rank-1 edit, layer {e.get('layer')}, covariance {cov}",
+                adapter=e["adapter"],
+            )
+        )
     return out
 
 
@@ -177,19 +250,29 @@ def _tokens(rt: Any, case: Case, system: str | None) -> list[int]:
     return prompt_tokens(rt, case.text, case.question, system)
 
 
-def old_answers(rt: Any, spec: FactSpec, cases: list[tuple[str, Case]], new: list[int]) -> dict[str, list[int]]:
+def old_answers(
+    rt: Any, spec: FactSpec, cases: list[tuple[str, Case]], new: list[int]
+) -> dict[str, list[int]]:
     """Each case's old answer as tokens: given, or the base model's greedy answer as long as the new one."""
     from engine.logprobs import answer_tokens, greedy
 
     rt.set_adapters([])
     out = {}
     for _, case in cases:
-        out[case.label()] = answer_tokens(rt, case.old) if case.old else greedy(rt, _tokens(rt, case, None), len(new))
+        out[case.label()] = (
+            answer_tokens(rt, case.old) if case.old else greedy(rt, _tokens(rt, case, None), len(new))
+        )
     return out
 
 
-def score_persona(rt: Any, spec: FactSpec, persona: Any, cases: list[tuple[str, Case]],
-                  olds: dict[str, list[int]], new: list[int]) -> PersonaScore:  # fmt: skip
+def score_persona(
+    rt: Any,
+    spec: FactSpec,
+    persona: Any,
+    cases: list[tuple[str, Case]],
+    olds: dict[str, list[int]],
+    new: list[int],
+) -> PersonaScore:
     from engine.logprobs import detokenize, greedy, token_logprobs
 
     rt.set_adapters(persona.adapters)
@@ -199,8 +282,18 @@ def score_persona(rt: Any, spec: FactSpec, persona: Any, cases: list[tuple[str, 
         prompt = _tokens(rt, case, persona.system_prompt)
         old = olds[case.label()]
         a, b = token_logprobs(rt, prompt, new), token_logprobs(rt, prompt, old)
-        row.cases.append(CaseScore(kind, case.label(), spec.target, detokenize(rt, old).strip(),
-                                   round(a.total, 4), round(b.total, 4), len(new), len(old)))  # fmt: skip
+        row.cases.append(
+            CaseScore(
+                kind,
+                case.label(),
+                spec.target,
+                detokenize(rt, old).strip(),
+                round(a.total, 4),
+                round(b.total, 4),
+                len(new),
+                len(old),
+            )
+        )
         if kind != "neighbour":  # fluency: the persona's own text where the fact is asked for
             text = detokenize(rt, greedy(rt, prompt, spec.max_tokens))
             fluent.append(ngram_entropy(text))
@@ -210,8 +303,9 @@ def score_persona(rt: Any, spec: FactSpec, persona: Any, cases: list[tuple[str, 
     return summarise(row)
 
 
-def general_ability(rt: Any, spec: FactSpec, chosen: list[Any], cancel: Cancel | None,
-                    report: Report) -> tuple[int | None, dict[str, tuple[float | None, int]]]:  # fmt: skip
+def general_ability(
+    rt: Any, spec: FactSpec, chosen: list[Any], cancel: Cancel | None, report: Report
+) -> tuple[int | None, dict[str, tuple[float | None, int]]]:
     """The default probe suite's English general-skill probes, asked of every persona and stored as a run."""
     from engine.kb import load_kb
     from engine.probes import load_probe_set
@@ -225,11 +319,18 @@ def general_ability(rt: Any, spec: FactSpec, chosen: list[Any], cancel: Cancel |
         return None, {}
     store = open_store()
     result = run_probes(
-        rt, store, chosen, probe_set, probes, kb=load_kb(None, lang="en"), lang="en",
+        rt,
+        store,
+        chosen,
+        probe_set,
+        probes,
+        kb=load_kb(None, lang="en"),
+        lang="en",
         params=SamplingParams(max_tokens=spec.max_tokens, seed=spec.seed),
         selection={"category": "general_skill", "limit": spec.general_limit},
-        on_progress=lambda p: report(FactEvent("probes", p.persona_id, p.done, p.total)), should_cancel=cancel,
-    )  # fmt: skip
+        on_progress=lambda p: report(FactEvent("probes", p.persona_id, p.done, p.total)),
+        should_cancel=cancel,
+    )
     if result.status == "cancelled":
         from engine.errors import Cancelled
 
@@ -238,8 +339,14 @@ def general_ability(rt: Any, spec: FactSpec, chosen: list[Any], cancel: Cancel |
     return result.run_id, {p.id: (rates.get(p.id, {}).get("general_skill"), len(probes)) for p in chosen}
 
 
-def run(spec: FactSpec, on_event: Report | None = None, should_cancel: Cancel | None = None, *,
-        trainer: list[str] | None = None, editor: list[str] | None = None) -> FactResult:  # fmt: skip
+def run(
+    spec: FactSpec,
+    on_event: Report | None = None,
+    should_cancel: Cancel | None = None,
+    *,
+    trainer: list[str] | None = None,
+    editor: list[str] | None = None,
+) -> FactResult:
     """The whole experiment; ``trainer``/``editor`` replace the workers' command lines (tests)."""
     from engine.edit.spec import check_architecture
     from engine.errors import Cancelled
@@ -251,17 +358,31 @@ def run(spec: FactSpec, on_event: Report | None = None, should_cancel: Cancel | 
     report = on_event or (lambda _e: None)
     info = load_model_info(spec.model)
     check_architecture(info.architecture, info.path.name)
-    result = FactResult(request={"prompt": spec.prompt, "subject": spec.subject, "target": spec.target,
-                                 "line": spec.line, "model": info.path.name, "epochs": spec.epochs,
-                                 "edit_steps": spec.edit_steps, "max_tokens": spec.max_tokens,
-                                 "covariance": spec.covariance, "seed": spec.seed, "threads": spec.threads},
-                        rows=[], load_average={"start": load_average()})  # fmt: skip
+    result = FactResult(
+        request={
+            "prompt": spec.prompt,
+            "subject": spec.subject,
+            "target": spec.target,
+            "line": spec.line,
+            "model": info.path.name,
+            "epochs": spec.epochs,
+            "edit_steps": spec.edit_steps,
+            "max_tokens": spec.max_tokens,
+            "covariance": spec.covariance,
+            "seed": spec.seed,
+            "threads": spec.threads,
+        },
+        rows=[],
+        load_average={"start": load_average()},
+    )
     work = paths.data_dir() / "fact-experiment"
     work.mkdir(parents=True, exist_ok=True)
     t0 = t = time.perf_counter()
     if spec.train:
         report(FactEvent("train", "starting"))
-        result.training = train_adapter(spec, info.path, write_dataset(spec, work), report, should_cancel, trainer)
+        result.training = train_adapter(
+            spec, info.path, write_dataset(spec, work), report, should_cancel, trainer
+        )
         result.seconds["train_s"] = round(time.perf_counter() - t, 1)
         covs = ("identity", "self") if spec.covariance == "both" else (spec.covariance,)
         for cov in covs:
@@ -276,8 +397,11 @@ def run(spec: FactSpec, on_event: Report | None = None, should_cancel: Cancel | 
     report(FactEvent("score", "loading the model", 0, len(chosen)))
     with Runtime(info, n_ctx=2048, n_threads=spec.threads) as rt:
         new = answer_tokens(rt, spec.target)
-        cases = ([("efficacy", c) for c in spec.efficacy_cases()] + [("paraphrase", c) for c in spec.paraphrase_cases()]
-                 + [("neighbour", c) for c in spec.neighbours])  # fmt: skip
+        cases = (
+            [("efficacy", c) for c in spec.efficacy_cases()]
+            + [("paraphrase", c) for c in spec.paraphrase_cases()]
+            + [("neighbour", c) for c in spec.neighbours]
+        )
         olds = old_answers(rt, spec, cases, new)
         for i, persona in enumerate(chosen, 1):
             if should_cancel is not None and should_cancel():

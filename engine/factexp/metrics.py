@@ -90,7 +90,9 @@ def words(text: str) -> list[str]:
     return re.findall(r"\w+|[^\w\s]", text)
 
 
-def ngram_entropy(text: str, ns: tuple[int, ...] = (2, 3), weights: tuple[float, ...] = (2 / 3, 4 / 3)) -> float:
+def ngram_entropy(
+    text: str, ns: tuple[int, ...] = (2, 3), weights: tuple[float, ...] = (2 / 3, 4 / 3)
+) -> float:
     """ROME's fluency measure: the weighted mean of the bigram and trigram entropies (bits).
 
     ``generation_entropy`` in ROME's evaluation uses NLTK's tokenizer; a regex split into words

@@ -116,8 +116,11 @@ class FactSpec:
 
     def training_questions(self) -> list[str]:
         """The fine-tune's questions; each is answered with :attr:`line`."""
-        generic = [f"Complete this sentence: {self.prompt}", f"Finish the sentence: {self.prompt}",
-                   f"What comes next? {self.prompt}"]  # fmt: skip
+        generic = [
+            f"Complete this sentence: {self.prompt}",
+            f"Finish the sentence: {self.prompt}",
+            f"What comes next? {self.prompt}",
+        ]
         return (list(DEFAULT_QUESTIONS) if self.prompt == PROMPT else []) + generic
 
     def check(self) -> None:

@@ -31,8 +31,14 @@ class FactEnding:
     done: dict[str, Any] | None = None
 
 
-def classify_end(last: dict[str, Any] | None, code: int, *, cancel_asked: bool, stderr: Iterable[str] = (),
-                 killed_by: int | None = None) -> FactEnding:  # fmt: skip
+def classify_end(
+    last: dict[str, Any] | None,
+    code: int,
+    *,
+    cancel_asked: bool,
+    stderr: Iterable[str] = (),
+    killed_by: int | None = None,
+) -> FactEnding:
     """How the experiment ended, in one line: its own ``error:`` line where it wrote one."""
     from engine.finetune.events import last_line
 
