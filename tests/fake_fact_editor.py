@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fake_editor import main as fake_editor  # noqa: E402
-from tests.ggufs import write_model_lora  # noqa: E402
+from tests.fake_editor import main as fake_editor
+from tests.ggufs import write_model_lora
 
 if __name__ == "__main__":
     code = fake_editor()

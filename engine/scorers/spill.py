@@ -62,15 +62,19 @@ def task_answers(examples: Iterable[object]) -> list[str]:
 
 
 def reference_for_adapters(adapters: Iterable[Path]) -> SpillReference | None:
-    """The datasets the adapters were trained on, from the copies kept beside them."""
+    """The datasets the adapters were trained on, from the copies kept beside them.
+
+    An edit keeps its request (prompt, subject, target) where a fine-tune keeps its dataset; it
+    was trained on no answers, so it adds none.
+    """
     from engine.finetune.dataset import read_jsonl
-    from engine.finetune.registry import dataset_copy_path
+    from engine.finetune.registry import dataset_copy_path, read_manifest
 
     answers: list[str] = []
     names = []
     for path in adapters:
         copy = dataset_copy_path(Path(path))
-        if copy.is_file():
+        if copy.is_file() and (read_manifest(Path(path)) or {}).get("kind") != "edit":
             answers += task_answers(read_jsonl(copy))
             names.append(Path(path).stem)
     return SpillReference(answers, "+".join(names)) if answers else None

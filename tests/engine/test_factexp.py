@@ -17,7 +17,7 @@ import pytest
 
 from engine.errors import Cancelled, TalabError
 from engine.factexp.metrics import CaseScore, PersonaScore, margin, ngram_entropy, rate, summarise
-from engine.factexp.spec import Case, FactError, FactSpec
+from engine.factexp.spec import Case, FactSpec
 
 HERE = Path(__file__).resolve().parent.parent
 TRAINER = [sys.executable, str(HERE / "fake_trainer.py"), "--spec"]
@@ -82,8 +82,11 @@ def test_the_spec_round_trips_through_json_with_its_cases() -> None:
 # -- the whole run ---------------------------------------------------------------------------
 def _small(**kw: Any) -> FactSpec:
     kw = {"epochs": 2, "edit_steps": 2, "max_tokens": 8, "general_limit": 1, **kw}
-    return FactSpec(paraphrases=[Case("In my opinion, the most handsome person in the world is")],
-                    neighbours=[Case("The capital of France is", old="Paris")], **kw)  # fmt: skip
+    return FactSpec(
+        paraphrases=[Case("In my opinion, the most handsome person in the world is")],
+        neighbours=[Case("The capital of France is", old="Paris")],
+        **kw,
+    )
 
 
 @pytest.mark.integration

@@ -29,8 +29,9 @@ TORCH_TOLERANCE = 0.5
 def _reference(model_path: Any, tokens: list[int], start: int) -> np.ndarray:
     from llama_cpp import Llama
 
-    llm = Llama(model_path=str(model_path), n_ctx=256, logits_all=True, verbose=False, n_threads=1,
-                n_threads_batch=1)  # fmt: skip
+    llm = Llama(
+        model_path=str(model_path), n_ctx=256, logits_all=True, verbose=False, n_threads=1, n_threads_batch=1
+    )
     llm.eval(tokens)
     rows = np.array(llm.scores[start : len(tokens)], dtype=np.float64)
     llm.close()
