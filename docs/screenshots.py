@@ -9,6 +9,7 @@ probe run:
     QT_QPA_PLATFORM=xcb xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots.py
     ... docs/screenshots.py probes --zh-TW     # one tab, the UI in 繁體中文
     ... docs/screenshots.py edit               # computes the lecture's fact edit (about a minute)
+    ... docs/screenshots.py fact               # the last `talab fact-experiment` result, as saved
 
 With two probe runs in the database (say, after retraining with --replay 0.3 and
 probing again), History compares the oldest with the newest.
@@ -127,6 +128,12 @@ def main(tabs: list[str]) -> None:
         wait(app, lambda: bool(view.after.text()))
         view.table.selectRow(0)
         shot("edit")
+    if "fact" in tabs:  # the one-fact experiment's saved result, at the bottom of the Edit tab
+        window.tabs.setCurrentWidget(window.edit_view)
+        settle(app)
+        out = OUT / f"screenshot-fact-experiment{suffix}.png"
+        window.edit_view.fact.grab().save(str(out))
+        print("wrote", out)
     if "persona-builder" in tabs:  # the dialog over the window: the screen, not the window, is grabbed
         window.tabs.setCurrentWidget(window.compare)
         dlg = window.open_persona_builder()

@@ -124,7 +124,7 @@ class EditView(QWidget):
         lay.addLayout(buttons)
         outer.addWidget(list_box, 1)
         self.fact = FactExperimentPanel()  # the same fact, taught four ways and measured
-        outer.addWidget(self.fact, 2)
+        outer.addWidget(self.fact, 3)
         self.entries: list[EditEntry] = []
         self.pending: tuple[str, str] | None = None  # (text, persona) to ask once the edit is loaded
         QShortcut(QKeySequence("Ctrl+E"), self, self._submit)

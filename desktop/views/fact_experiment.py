@@ -108,6 +108,7 @@ class FactExperimentPanel(QGroupBox):
         body.addWidget(self.table, 3)
         self.chart = BarChart()
         self.chart.empty_text = tr("The chart appears after the first run.")
+        self.chart.setMinimumHeight(280)
         body.addWidget(self.chart, 2)
         outer.addLayout(body, 1)
         self.note = QLabel("")

@@ -51,7 +51,7 @@ def classify_end(
     if said.startswith("error: "):
         return FactEnding("failed", said.removeprefix("error: "))
     how = f"was killed (signal {killed_by})" if killed_by else f"stopped (exit code {code})"
-    return FactEnding("failed", f"The experiment {how}{': ' + said if said else ''}")
+    return FactEnding("failed", f"The experiment {how}{': ' + said if said != 'no output' else ''}")
 
 
 FACT_JOB = JobKind("engine.factexp.worker", "--fact-worker", "experiment", parse_line, classify_end)

@@ -127,3 +127,19 @@ def test_a_failed_or_cancelled_run_is_one_line_and_keeps_the_last_result(monkeyp
     with pytest.raises(Cancelled):
         run(_small(), should_cancel=lambda: True, trainer=TRAINER, editor=EDITOR)
     assert load_last() is None
+
+
+def test_the_windows_worker_is_the_cli_and_its_end_is_one_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from engine.factexp.worker import classify_end, main
+
+    spec = tmp_path / "spec.json"
+    spec.write_text(FactSpec(subject="smartest person").to_json(), encoding="utf-8")
+    assert main(["--spec", str(spec)]) == 2
+    said = capsys.readouterr().err.strip()
+    assert said.startswith("error: The subject 'smartest person' does not occur")
+    end = classify_end({"event": "progress"}, 2, cancel_asked=False, stderr=["noise", said])
+    assert end.state == "failed" and end.message.startswith("The subject 'smartest person'")
+    assert classify_end({"event": "done"}, 0, cancel_asked=False).done == {"event": "done"}
+    assert classify_end(None, -15, cancel_asked=True).state == "cancelled"
+    killed = classify_end(None, 9, cancel_asked=False, killed_by=9)
+    assert killed.message == "The experiment was killed (signal 9)"
