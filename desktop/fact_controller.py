@@ -16,7 +16,7 @@ from PySide6.QtCore import Slot
 
 from desktop.i18n import tr
 from engine.errors import TalabError
-from engine.lab import LabInfo
+from engine.lab import LabConfig, LabInfo
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMainWindow
@@ -41,15 +41,13 @@ def fact_spec(model_path: str, request: dict[str, str]) -> Any:
 
 
 class FactHost(_Window):
+    config: LabConfig
     info: LabInfo | None
     worker: LabWorker
     fact_job: JobProcess
     edit_view: EditView
 
     def _on_failed(self, message: str) -> None:
-        raise NotImplementedError
-
-    def _reload_personas(self) -> None:
         raise NotImplementedError
 
     def _connect_fact_experiment(self) -> None:
@@ -96,7 +94,7 @@ class FactHost(_Window):
             return
         panel.show_result(result)
         self.edit_view.refresh()
-        self._reload_personas()
+        self.worker.load_requested.emit(self.config)  # its adapters become personas in Compare and Probes
 
     @Slot(str)
     def _on_fact_failed(self, message: str) -> None:
