@@ -73,7 +73,9 @@ class FactSpec:
     old: str | None = None  # the answer the new one must beat on the prompt; None: the base model's
     model: str = "default"
     prefix: str = "fact"  # adapters NAME-ft and NAME-rome (personas stack:… and edit:…)
-    epochs: int = 30  # one step per epoch: the whole small data set is one batch
+    #: One step per epoch (the small data set is one batch). Measured here: the loss was 2.05 at step 1
+    #: and 0.0004 at step 10, so a dozen steps learn the fact and more only memorise it harder.
+    epochs: int = 12
     rank: int = 8
     lr: float = 2e-3
     edit_steps: int = 20
