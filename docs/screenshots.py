@@ -9,7 +9,7 @@ probe run:
     QT_QPA_PLATFORM=xcb xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots.py
     ... docs/screenshots.py probes --zh-TW     # one tab, the UI in 繁體中文
     ... docs/screenshots.py edit               # computes the lecture's fact edit (about a minute)
-    ... docs/screenshots.py fact               # the last `talab fact-experiment` result, as saved
+    ... docs/screenshots.py fact               # the last `talab fact-experiment` result (screen 1600x1400)
 
 With two probe runs in the database (say, after retraining with --replay 0.3 and
 probing again), History compares the oldest with the newest.
@@ -130,6 +130,7 @@ def main(tabs: list[str]) -> None:
         shot("edit")
     if "fact" in tabs:  # the one-fact experiment's saved result, at the bottom of the Edit tab
         window.tabs.setCurrentWidget(window.edit_view)
+        window.resize(1600, 1300)  # the Edit tab's form and list above it leave it little room at 1000
         settle(app)
         out = OUT / f"screenshot-fact-experiment{suffix}.png"
         window.edit_view.fact.grab().save(str(out))

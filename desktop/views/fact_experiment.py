@@ -105,16 +105,18 @@ class FactExperimentPanel(QGroupBox):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        body.addWidget(self.table, 3)
+        left = QVBoxLayout()
+        left.addWidget(self.table)
+        body.addLayout(left, 3)
         self.chart = BarChart()
         self.chart.empty_text = tr("The chart appears after the first run.")
-        self.chart.setMinimumHeight(280)
         body.addWidget(self.chart, 2)
         outer.addLayout(body, 1)
-        self.note = QLabel("")
+        self.note = QLabel("")  # under the table, so the chart keeps the panel's whole height
         self.note.setObjectName("fact-note")
         self.note.setWordWrap(True)
-        outer.addWidget(self.note)
+        left.addWidget(self.note)
+        left.addStretch(1)
         self.result: FactResult | None = None
 
     def set_running(self, running: bool) -> None:
@@ -147,6 +149,10 @@ class FactExperimentPanel(QGroupBox):
         for j, (_, ref) in enumerate(refs, len(rows)):
             for c, (key, _) in enumerate(COLUMNS):
                 self.table.setItem(j, c, QTableWidgetItem(f"{ref[key]:g}%" if key in ref else "–"))
+        self.table.resizeRowsToContents()
+        rows_h = sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+        frame = 2 * self.table.frameWidth()
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height() + rows_h + frame)
         rome = result.reference.get("ROME", {})
         series = [*labels[: len(rows)], tr("ROME (paper, GPT-2 XL)")]
         groups = [
