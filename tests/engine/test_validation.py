@@ -8,6 +8,7 @@ prints the same figures with intervals and the old assertions-only baseline.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -27,9 +28,10 @@ VALIDATION = Path(__file__).resolve().parents[1] / "validation"
 #: worse fails here.
 FLOOR_OVERALL = 0.95
 FLOOR_CATEGORY = 0.80
-#: What the set holds (the issue asks for 300 answers; 273 were labelled in the time there was).
-MIN_ROWS = 270
-PERSONAS = {"base", "prompted", "finetuned", "finetuned-replay"}
+#: What the set holds: the issue asks for at least 300 answers, and zh-TW must not be a token part.
+MIN_ROWS = 330
+MIN_ZH = 60
+PERSONAS = {"base", "prompted", "finetuned", "finetuned-prompted", "finetuned-replay"}
 LANGS = {"en", "zh-TW"}
 
 
@@ -51,6 +53,12 @@ def test_the_labelled_set_is_large_varied_and_split() -> None:
     assert {r["persona_id"] for r in rows} >= PERSONAS and {r["lang"] for r in rows} >= LANGS
     assert set(Counter(r["category"] for r in held)) == set(CATEGORIES)
     assert all(isinstance(r["label"], bool) and r["reason"].strip() for r in rows)
+    zh = [r for r in rows if r["lang"] == "zh-TW"]
+    assert len(zh) >= MIN_ZH and len({r["persona_id"] for r in zh}) >= 3
+    assert len({r["id"] for r in rows}) == len(rows)  # each answer labelled once
+    # the split is the rubric's id hash, fixed before any scoring: no answer was moved to suit the scorer
+    assert all(int(hashlib.sha256(r["id"].encode()).hexdigest(), 16) % 2 == 0 for r in held)
+    assert all(int(hashlib.sha256(r["id"].encode()).hexdigest(), 16) % 2 == 1 for r in tune)
 
 
 def test_the_scorer_agrees_with_careful_grading_on_the_held_out_part(scorer: Scorer) -> None:
