@@ -130,10 +130,10 @@ def check(
         # a missing overlap is enough to fail (an English ramble about something else, gibberish)
         lenient = not is_refusal(answer, question) and not text.has_cjk(question)
         ok = rel.drift is None and rel.degenerate is None and (rel.overlap or any(positive) or lenient)
-        detail = {"overlap": rel.overlap, "drift": rel.drift}
+        found_rel: dict[str, Any] = {"overlap": rel.overlap, "drift": rel.drift}
         results["relevance"] = {
             "passed": ok,
-            "detail": {**detail, "degenerate": rel.degenerate} if rel.degenerate else detail,
+            "detail": {**found_rel, "degenerate": rel.degenerate} if rel.degenerate else found_rel,
         }
         if spill is not None:
             found = spill.measure(answer, question)
