@@ -25,6 +25,8 @@ _COURSE_EN = re.compile(
 _COURSE_ZH = re.compile(r"作業|成績|分數|評分|截止|課程|助教|小金|李教授|加簽|機器學習 ?2025")
 #: A run of six or more of one punctuation mark: the model looping, not writing.
 _DEGENERATE = re.compile(r"([!?;:,~、，。！？；：])\1{5,}")
+#: Chinese characters an answer must write twice, apart, to count as looping. Tuned on tune.jsonl.
+LOOP_CHARS = 8
 #: Characters that appear in any Chinese question and say nothing about its topic.
 _ZH_FUNCTION = set("的是誰什麼哪裡嗎呢請你我他她它們一個有在和與為了這那會要把給說下上中最請問如何怎樣多少幾")
 
@@ -61,4 +63,17 @@ def measure(question: str, answer: str) -> Relevance:
             else None
         )
     run = _DEGENERATE.search(answer)
-    return Relevance(overlap, drift, run.group(0) if run else None)
+    return Relevance(overlap, drift, run.group(0) if run else _loop(cjk_chars(answer)))
+
+
+def _loop(chars: str, length: int = LOOP_CHARS) -> str | None:
+    """A stretch of Chinese the answer writes twice: the model looping ("…是一个智能安全性的巨大力量的
+    一名士。…是一个智能安全性的巨大力量的一名士"). English is left out: a fluent answer may restate a
+    phrase ("the most suitable place to live in a city … depends …")."""
+    seen: dict[str, int] = {}
+    for i in range(len(chars) - length + 1):
+        gram = chars[i : i + length]
+        if gram in seen and i - seen[gram] >= length:
+            return gram
+        seen.setdefault(gram, i)
+    return None
