@@ -48,8 +48,9 @@ def serve_command(args: argparse.Namespace) -> int:
     personas = _personas(args)
     adapters = served_adapters([e.path for e in list_adapters()], personas)
     if args.engine == "vllm":
-        model = args.vllm_model or str(load_model_info(args.model).path)
-        cmd = vllm_command(model, adapters, personas, host=args.host, port=args.port or 8000)
+        info = load_model_info(args.model)  # the adapters' base: materialising checks them against it
+        model = args.vllm_model or str(info.path)
+        cmd = vllm_command(model, adapters, personas, info=info, host=args.host, port=args.port or 8000)
     else:
         info = load_model_info(args.model)
         binary = shutil.which("llama-server")
