@@ -159,6 +159,7 @@ class Lab:
         probes_file: Path | None = None,
         category: str | None = None,
         limit: int | None = None,
+        per_category: int | None = None,
         overrides: dict[str, Any] | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
@@ -167,7 +168,9 @@ class Lab:
         """A new probe run; :meth:`resume_probe` is the only way to continue an old one."""
         chosen = select(self.personas, persona_ids)
         probe_set: ProbeSet = load_probe_set(probes_file)
-        probes = probe_set.select(lang=self.config.lang, category=category, limit=limit)
+        probes = probe_set.select(
+            lang=self.config.lang, category=category, limit=limit, per_category=per_category
+        )
         return run_probes(
             self.runtime,
             self.store,
@@ -178,7 +181,7 @@ class Lab:
             lang=self.config.lang,
             params=SamplingParams(),
             overrides=overrides,
-            selection={"category": category, "limit": limit},
+            selection={"category": category, "limit": limit, "per_category": per_category},
             resume_run=_resume_run,
             on_progress=on_progress,
             should_cancel=should_cancel,
@@ -208,6 +211,7 @@ class Lab:
             probes_file=Path(run["probe_set"]) if run.get("probe_set") else None,
             category=params.get("category"),
             limit=params.get("limit"),
+            per_category=params.get("per_category"),
             overrides=params.get("overrides") or {},
             _resume_run=run_id,
             on_progress=on_progress,

@@ -203,7 +203,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         if args.server is None:  # a server run resumes on the server it ran on
             args.server = (run.get("origin") or {}).get("server")
         overrides = params.get("overrides", {})
-        selection = {"category": params.get("category"), "limit": params.get("limit")}
+        selection = {k: params.get(k) for k in ("category", "limit", "per_category")}
     lab = _lab(args)
     # fail on bad personas or probes before drawing a progress bar
     from engine.personas import select

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import TalabError
-from engine.sweep import CURVE, curve_points
+from engine.sweep import CURVE, curve_points, sweep_persona_ids, sweep_scales
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -87,13 +87,11 @@ def sweep_command(args: argparse.Namespace) -> int:
     from engine.cli import _lab, _overrides
     from engine.scoring import format_interval, pct
 
-    if args.points < 2:
-        raise TalabError("--points must be at least 2 (the scales 0 and 1)")
-    scales = [round(i / (args.points - 1), 4) for i in range(args.points)]
+    scales = sweep_scales(args.points)
     lab = _lab(args)
     try:
         result = lab.probe(
-            [f"{args.persona}:{s:g}" for s in scales],
+            sweep_persona_ids(args.persona, scales),
             probes_file=args.probes,
             limit=args.limit,
             overrides=_overrides(args),
