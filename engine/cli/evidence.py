@@ -34,6 +34,12 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     sweep.add_argument("--points", type=int, default=6, help="scales from 0 to 1, evenly spaced (default 6)")
     sweep.add_argument("--probes", type=Path, help="probe set YAML (default: course_kb/probes/default.yaml)")
     sweep.add_argument("--limit", type=int, help="only the first N probes")
+    sweep.add_argument(
+        "--per-category",
+        type=int,
+        metavar="N",
+        help="the first N probes of each category: every figure, quicker",
+    )
     sweep.add_argument("--json", action="store_true", help="print the curve as one JSON object")
     sweep.set_defaults(handler=sweep_command)
 
@@ -94,6 +100,7 @@ def sweep_command(args: argparse.Namespace) -> int:
             sweep_persona_ids(args.persona, scales),
             probes_file=args.probes,
             limit=args.limit,
+            per_category=args.per_category,
             overrides=_overrides(args),
         )
     finally:
