@@ -89,6 +89,7 @@ def vllm_command(
         try:
             if not needs_materialising(spec):
                 modules.setdefault(adapter.stem, str(peft_dir(adapter)))
+                rank = max(rank, _trained_rank(peft_dir(adapter)))
                 continue
             made = materialise(spec, info, base_model=model)
         except TalabError as exc:
@@ -112,6 +113,16 @@ def vllm_command(
         argv += ["--lora-modules", *(f"{name}={path}" for name, path in modules.items())]
         argv += ["--max-lora-rank", str(max(max_lora_rank, vllm_max_rank(rank) if rank else 0))]
     return ServeCommand(argv, notes)
+
+
+def _trained_rank(folder: Path) -> int:
+    """The rank the trainer wrote in its PEFT config (0 when unreadable: vLLM itself will say)."""
+    import json
+
+    try:
+        return int(json.loads((folder / "adapter_config.json").read_text("utf-8")).get("r") or 0)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0
 
 
 def _served_by_name(persona: Persona, modules: dict[str, str]) -> bool:

@@ -177,7 +177,8 @@ def test_serve_vllm_names_a_module_for_every_persona_that_needs_one(  # type: ig
     from engine.cli import main
 
     xiaojin = _register(lora_file, "xiaojin")
-    xiaojin.with_suffix(".peft").mkdir()  # as the trainer keeps it
+    xiaojin.with_suffix(".peft").mkdir()  # as the trainer keeps it (a rank-96 run: vLLM must allow it)
+    (xiaojin.with_suffix(".peft") / "adapter_config.json").write_text(json.dumps({"r": 96}))
     other = _register(second_lora, "other")  # an edit or merge: GGUF only
     (tmp_path / "broken.gguf").write_bytes(b"GGUF\x03\x00")
     foreign = _register(second_lora, "foreign")
@@ -205,7 +206,7 @@ def test_serve_vllm_names_a_module_for_every_persona_that_needs_one(  # type: ig
     assert all(
         Path(p).name == name and Path(p, "adapter_config.json").is_file() for name, p in modules.items()
     )
-    assert argv[argv.index("--max-lora-rank") + 1] == "64"
+    assert argv[argv.index("--max-lora-rank") + 1] == "128"
     lines = err.splitlines()
     assert len(lines) == 3 and all(line.startswith("# not served: ") for line in lines), err
     assert (
