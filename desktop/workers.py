@@ -31,27 +31,32 @@ FRAME_S = 1 / 30
 
 
 class TokenCoalescer:
-    """Joins one persona's streamed pieces into one chunk per frame; ``flush`` sends what is left."""
+    """Joins streamed pieces into one chunk per persona per frame; ``flush`` sends what is left.
+
+    Personas that share an adapter set answer in one batch, so their pieces interleave token by
+    token: every persona's pending text goes out together, once per frame, and a persona's first
+    piece at once (the column stops saying "Thinking...").
+    """
 
     def __init__(self, emit: Callable[[str, str, int], None], frame_s: float = FRAME_S) -> None:
         self._emit = emit
         self.frame_s = frame_s
-        self._pid = ""
-        self._parts: list[str] = []
+        self._parts: dict[str, list[str]] = {}
+        self._started: set[str] = set()
         self._last = float("-inf")
 
     def add(self, pid: str, piece: str) -> None:
-        if pid != self._pid:
-            self.flush()
-            self._pid, self._last = pid, float("-inf")
-        self._parts.append(piece)
-        if time.monotonic() - self._last >= self.frame_s:  # the first token shows at once
+        self._parts.setdefault(pid, []).append(piece)
+        first = pid not in self._started
+        self._started.add(pid)
+        if first or time.monotonic() - self._last >= self.frame_s:
             self.flush()
 
     def flush(self) -> None:
-        if self._parts:
-            self._emit(self._pid, "".join(self._parts), len(self._parts))
-            self._parts = []
+        for pid, parts in self._parts.items():
+            if parts:
+                self._emit(pid, "".join(parts), len(parts))
+        self._parts = {}
         self._last = time.monotonic()
 
 

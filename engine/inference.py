@@ -8,10 +8,12 @@ checks that each of them fits.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from engine.adapters import AdapterSpec
+    from engine.batch import BatchRequest
     from engine.chat import Message
     from engine.models import ModelInfo
     from engine.runtime import CancelCheck, Generation, SamplingParams, TokenCallback
@@ -61,6 +63,24 @@ class InferenceRuntime(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class BatchingRuntime(Protocol):
+    """A runtime that decodes several answers under one adapter set at once (the in-process one).
+
+    A server batches its own requests, and the GUI tests' fake answers one by one, so they leave it out
+    and the runner asks them one question at a time.
+    """
+
+    def generate_batch(
+        self,
+        requests: list[BatchRequest],
+        *,
+        slots: int = 8,
+        on_done: Callable[[int, Generation], None] | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> list[Generation | None]: ...
 
 
 class RuntimeFactory(Protocol):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.batch import DEFAULT_SLOTS
 from engine.errors import TalabError
 from engine.inference import InferenceRuntime, RuntimeFactory
 from engine.kb import CourseKB, load_kb
@@ -79,6 +80,8 @@ class LabConfig:
     n_threads: int | None = None  # None: llama.cpp threads = physical cores (see runtime.physical_cores)
     server: str | None = None  # a llama-server or vLLM URL: answers come from there, not in-process
     server_timeout_s: float = 120.0
+    #: answers decoded at once by an in-process model (engine.batch); 1: one after another
+    batch: int = DEFAULT_SLOTS
 
 
 class Lab:
@@ -127,13 +130,19 @@ class Lab:
         on_token: Callable[[Persona, str], None] | None = None,
         on_answer: Callable[[Persona, Generation], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        batch: int | None = None,
     ) -> int:
-        """Ask every persona the same question; each answer is stored as it completes."""
+        """Ask every persona the same question; each answer is stored as it completes.
+
+        Personas that share an adapter set answer in one batch (``batch`` None: the config's), so
+        their tokens interleave; a terminal that prints one stream asks with ``batch=1``.
+        """
         chosen = select(self.personas, persona_ids)
         params = SamplingParams()
+        batch = self.config.batch if batch is None else batch
         run_id = create_run(
             self.store, self.runtime, kind="ask", kb=self.kb, lang=self.config.lang, personas=chosen,
-            params=params, overrides=overrides,
+            params=params, overrides=overrides, selection={"batch": batch},
         )  # fmt: skip
         status, _ = answer_all(
             self.runtime, self.store, run_id, chosen, [Question("ask", "ask", question)],
@@ -141,7 +150,7 @@ class Lab:
             on_start=(lambda p, _q: on_start(p)) if on_start else None,
             on_token=on_token,
             on_answer=(lambda p, _q, gen, _ok: on_answer(p, gen)) if on_answer else None,
-            should_cancel=should_cancel,
+            should_cancel=should_cancel, batch=batch,
         )  # fmt: skip
         self.store.finish_run(run_id, status)
         return run_id
@@ -163,9 +172,15 @@ class Lab:
         overrides: dict[str, Any] | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        batch: int | None = None,
         _resume_run: int | None = None,
     ) -> RunResult:
-        """A new probe run; :meth:`resume_probe` is the only way to continue an old one."""
+        """A new probe run; :meth:`resume_probe` is the only way to continue an old one.
+
+        ``batch`` answers are decoded at once (None: the config's); the run records it, so a resume
+        asks the missing answers the same way and a replay knows which layout the answers came from.
+        """
+        batch = self.config.batch if batch is None else batch
         chosen = select(self.personas, persona_ids)
         probe_set: ProbeSet = load_probe_set(probes_file)
         probes = probe_set.select(
@@ -181,8 +196,9 @@ class Lab:
             lang=self.config.lang,
             params=SamplingParams(),
             overrides=overrides,
-            selection={"category": category, "limit": limit, "per_category": per_category},
+            selection={"category": category, "limit": limit, "per_category": per_category, "batch": batch},
             resume_run=_resume_run,
+            batch=batch,
             on_progress=on_progress,
             should_cancel=should_cancel,
         )
@@ -213,6 +229,7 @@ class Lab:
             limit=params.get("limit"),
             per_category=params.get("per_category"),
             overrides=params.get("overrides") or {},
+            batch=int(params.get("batch", 1)),  # runs from before batching were sequential
             _resume_run=run_id,
             on_progress=on_progress,
             should_cancel=should_cancel,

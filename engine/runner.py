@@ -14,9 +14,10 @@ from functools import partial
 from typing import Any
 
 from engine import scoring
+from engine.batch import BatchRequest
 from engine.chat import Message
 from engine.errors import ServerError, StoreError
-from engine.inference import LOCAL, InferenceRuntime
+from engine.inference import LOCAL, BatchingRuntime, InferenceRuntime
 from engine.kb import CourseKB
 from engine.models import file_sha256
 from engine.personas import Persona
@@ -107,6 +108,18 @@ def answer_record(
     }
 
 
+def adapter_groups(personas: list[Persona]) -> list[list[Persona]]:
+    """Personas grouped by the exact adapter set they run under, in order of first appearance.
+
+    A batch decodes under one set of weights, so only personas of one group can share it (Base and
+    Prompted TA have none; Fine-tuned TA and Fine-tuned + prompt share theirs).
+    """
+    groups: dict[tuple[tuple[str, float], ...], list[Persona]] = {}
+    for p in personas:
+        groups.setdefault(tuple((str(a.path), float(a.scale)) for a in p.adapters), []).append(p)
+    return list(groups.values())
+
+
 def adapter_record(persona: Persona) -> list[dict[str, Any]]:
     return [{"path": str(a.path), "sha256": file_sha256(a.path), "scale": a.scale} for a in persona.adapters]
 
@@ -188,19 +201,79 @@ def answer_all(
     on_token: Callable[[Persona, str], None] | None = None,
     on_answer: Callable[[Persona, Question, Generation, bool | None], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    batch: int = 1,
 ) -> tuple[str, int]:
     """Ask every persona every question not in ``done``; store each answer the moment it completes.
 
     The one loop behind asks and probe runs. Personas go in the outer loop so that each adapter swap
     (and its KV-cache reset) happens once per persona. A cancelled answer ends the run; it is kept
     only with ``keep_cancelled`` (an ask shows what streamed; a probe run asks it again on resume).
+    With ``batch`` > 1 on a runtime that batches, personas sharing an adapter set answer together,
+    ``batch`` sequences at a time (:mod:`engine.batch`).
     Returns the status ("done" or "cancelled") and how many answers were stored.
     """
     answered = 0
     source = source_of(runtime)
+
+    def store_answer(persona: Persona, q: Question, gen: Generation, persona_params: SamplingParams) -> None:
+        nonlocal answered
+        scored: dict[str, Any] = {}
+        ok = None
+        if q.assertions is not None:
+            checks = scoring.check(q.assertions, gen.text, question=q.text, category=q.category, spill=spill)
+            ok = scoring.passed(checks)
+            scored = {"passed": int(ok), "scores": checks}
+        store.add_answer(
+            run_id,
+            **answer_record(
+                gen, persona, runtime.model.sha256, kb, persona_params, adapter_record(persona), source
+            ),
+            probe_id=q.id,
+            category=q.category,
+            question=q.text,
+            **scored,
+        )
+        answered += 1
+        if on_answer:
+            on_answer(persona, q, gen, ok)
+
+    if batch > 1 and isinstance(runtime, BatchingRuntime):
+        for group in adapter_groups(personas):
+            runtime.set_adapters(group[0].adapters)
+            todo: list[tuple[Persona, Question, SamplingParams]] = []
+            for persona in group:
+                for q in questions:
+                    if (persona.id, q.id) in done:
+                        if on_skip:
+                            on_skip(persona, q)
+                    else:
+                        todo.append((persona, q, persona.params(params, overrides)))
+            requests = [
+                BatchRequest(
+                    messages_for(p, q.text),
+                    pp,
+                    on_start=partial(on_start, p, q) if on_start else None,
+                    on_token=partial(on_token, p) if on_token else None,
+                )
+                for p, q, pp in todo
+            ]
+
+            def finished(
+                i: int, gen: Generation, todo: list[tuple[Persona, Question, SamplingParams]] = todo
+            ) -> None:
+                if gen.finish_reason != "cancelled" or keep_cancelled:
+                    persona, q, persona_params = todo[i]
+                    store_answer(persona, q, gen, persona_params)
+
+            gens = runtime.generate_batch(
+                requests, slots=batch, on_done=finished, should_cancel=should_cancel
+            )
+            if any(g is None or g.finish_reason == "cancelled" for g in gens):
+                return "cancelled", answered
+        return "done", answered
+
     for persona in personas:
         runtime.set_adapters(persona.adapters)
-        adapters = adapter_record(persona)
         persona_params = persona.params(params, overrides)
         for q in questions:
             if (persona.id, q.id) in done:
@@ -218,25 +291,7 @@ def answer_all(
             cancelled = gen.finish_reason == "cancelled"
             if cancelled and not keep_cancelled:
                 return "cancelled", answered
-            scored: dict[str, Any] = {}
-            ok = None
-            if q.assertions is not None:
-                checks = scoring.check(
-                    q.assertions, gen.text, question=q.text, category=q.category, spill=spill
-                )
-                ok = scoring.passed(checks)
-                scored = {"passed": int(ok), "scores": checks}
-            store.add_answer(
-                run_id,
-                **answer_record(gen, persona, runtime.model.sha256, kb, persona_params, adapters, source),
-                probe_id=q.id,
-                category=q.category,
-                question=q.text,
-                **scored,
-            )
-            answered += 1
-            if on_answer:
-                on_answer(persona, q, gen, ok)
+            store_answer(persona, q, gen, persona_params)
             if cancelled:
                 return "cancelled", answered
     return "done", answered
@@ -257,6 +312,7 @@ def run_probes(
     resume_run: int | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    batch: int = 1,
 ) -> RunResult:
     model = runtime.model
     if resume_run is None:
@@ -295,7 +351,7 @@ def run_probes(
             runtime, store, run_id, personas, questions, kb=kb, params=params, overrides=overrides,
             done=store.done_pairs(run_id), spill=spill_reference(kb, personas), should_cancel=should_cancel,
             on_skip=lambda p, q: report(p, q, skipped=True),
-            on_answer=lambda p, q, _gen, ok: report(p, q, ok),
+            on_answer=lambda p, q, _gen, ok: report(p, q, ok), batch=batch,
         )  # fmt: skip
     except ServerError as exc:  # the server went away: keep the run resumable, say how
         store.finish_run(run_id, "interrupted")

@@ -22,13 +22,16 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.adapters import AdapterSpec, validate_adapter
 from engine.chat import ChatRenderer, Message, RenderedPrompt, safe_prefix
 from engine.errors import AdapterError, ContextOverflowError, ModelError
 from engine.models import ModelInfo
 from engine.prompt_cache import DEFAULT_MAX_BYTES, CacheStats, PrefixKeeper, PromptCache
+
+if TYPE_CHECKING:
+    from engine.batch import BatchRequest
 
 TokenCallback = Callable[[str], None]
 AdapterKey = tuple[str, int, int]
@@ -154,6 +157,7 @@ class Runtime:
         self._emitted = 0
         self._prefix_lens: dict[str | None, int] = {}
         self.cache_resets = 0
+        self._batcher: Any = None  # engine.batch.BatchDecoder, made on the first batched answer
         self._load()
         self._prefix = PrefixKeeper(self._llm, lambda: self.model.sha256, prompt_cache_bytes)
 
@@ -187,6 +191,9 @@ class Runtime:
         self.renderer = ChatRenderer(meta.get("tokenizer.chat_template"), bos, eos)
 
     def close(self) -> None:
+        if self._batcher is not None:
+            self._batcher.close()
+            self._batcher = None
         if self._llm is not None:
             self._llm.close()
             self._llm = None
@@ -339,6 +346,21 @@ class Runtime:
         finally:
             self.reset_cache()
         return str(out["choices"][0]["text"])
+
+    def generate_batch(
+        self,
+        requests: list[BatchRequest],
+        *,
+        slots: int = 8,
+        on_done: Callable[[int, Generation], None] | None = None,
+        should_cancel: CancelCheck | None = None,
+    ) -> list[Generation | None]:
+        """Decode several answers under the active adapters together (engine.batch); see there."""
+        from engine.batch import BatchDecoder
+
+        if self._batcher is None:
+            self._batcher = BatchDecoder(self)
+        return self._batcher.generate(requests, slots=slots, on_done=on_done, should_cancel=should_cancel)
 
     def _stream_visible(
         self, parts: list[str], stops: tuple[str, ...], on_token: TokenCallback | None

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine import __version__
+from engine.batch import DEFAULT_SLOTS
 from engine.cli import serve as cli_serve
 from engine.errors import TalabError
 from engine.scoring import CATEGORIES
@@ -63,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", parents=[common], help="ask one question, streamed")
     ask.add_argument("question")
     ask.add_argument(
+        "--batch", type=int, default=1, metavar="N",
+        help="decode personas that share adapters together (default 1: one stream at a time, readable)",
+    )  # fmt: skip
+    ask.add_argument(
         "--persona",
         "--personas",
         dest="personas",
@@ -82,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     probe.add_argument("--probes", type=Path, help="probe set YAML (default: course_kb/probes/default.yaml)")
     probe.add_argument("--limit", type=int, help="only the first N probes")
+    probe.add_argument(
+        "--batch", type=int, default=DEFAULT_SLOTS, metavar="N",
+        help=f"answers decoded at once (default {DEFAULT_SLOTS}; 1: one after another, the old path)",
+    )  # fmt: skip
     probe.add_argument("--category", choices=CATEGORIES, help="only this category")
     again = probe.add_mutually_exclusive_group()
     again.add_argument("--resume", type=int, metavar="RUN_ID", help="finish an interrupted run")
@@ -172,6 +181,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             on_start=lambda p: print(f"\n── {p.name} ──", flush=True) if many else None,
             on_token=lambda _p, s: print(s, end="", flush=True),
             on_answer=lambda _p, _g: print(flush=True),
+            batch=args.batch,
         )
     finally:
         lab.close()
@@ -204,6 +214,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
             args.server = (run.get("origin") or {}).get("server")
         overrides = params.get("overrides", {})
         selection = {k: params.get(k) for k in ("category", "limit", "per_category")}
+        args.batch = int(params.get("batch", 1))  # a replay decodes in the layout the run used
     lab = _lab(args)
     # fail on bad personas or probes before drawing a progress bar
     from engine.personas import select
@@ -251,6 +262,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
                     overrides=overrides,
                     on_progress=on_progress,
                     should_cancel=cancel.is_set,
+                    batch=args.batch,
                     **selection,
                 )
     finally:

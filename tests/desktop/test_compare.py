@@ -130,3 +130,10 @@ def test_streamed_pieces_reach_the_window_once_per_frame(monkeypatch) -> None:  
         ("base", " Waves", 1),
         ("prompted", "I", 1),
     ]
+    sent.clear()
+    for pid, piece in [("base", " more"), ("prompted", " am"), ("base", " sea"), ("prompted", " Xiao")]:
+        clock[0] += 0.01  # a batch interleaves two columns within one frame: one chunk each
+        chunks.add(pid, piece)
+    clock[0] += 0.02
+    chunks.add("base", ".")
+    assert sent == [("base", " more sea.", 3), ("prompted", " am Xiao", 2)]

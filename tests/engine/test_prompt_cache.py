@@ -139,7 +139,7 @@ def test_lab_stores_prefill_and_cached_tokens(model_info) -> None:  # type: igno
     assert cold["cached_tokens"] == 0 and cold["prefill_tokens"] == cold["prompt_tokens"] > 300
     assert warm["cached_tokens"] > 300
     assert warm["prefill_tokens"] + warm["cached_tokens"] == warm["prompt_tokens"]
-    assert warm["batched"] == 0
+    assert warm["batched"] == 1  # Base and Prompted TA share their (empty) adapter set: one batch
     assert cold["ttft_s"] > warm["ttft_s"]
 
 
