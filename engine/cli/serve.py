@@ -26,6 +26,10 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         "--vllm-model",
         help="the Hugging Face model (id or directory) the adapters were trained from (vLLM only)",
     )
+    serve.add_argument(
+        "--personas",
+        help="also serve these persona ids, comma-separated: merged:0.3,stack:a+b*-0.5 (vLLM only)",
+    )
     exp = sub.add_parser("export-runs", help="write whole runs (answers + manifests) for pooling")
     exp.add_argument("run_ids", type=int, nargs="*", help="default: every run")
     exp.add_argument("--output", "-o", type=Path, required=True)
@@ -35,9 +39,11 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def _personas(args: argparse.Namespace) -> list[Any]:
     from engine.kb import load_kb
-    from engine.personas import load_personas
+    from engine.personas import load_personas, select
 
-    return list(load_personas(load_kb(args.kb, lang=args.lang), args.personas_file).values())
+    defined = load_personas(load_kb(args.kb, lang=args.lang), args.personas_file)
+    extra = select(defined, [p.strip() for p in args.personas.split(",")]) if args.personas else []
+    return [*defined.values(), *extra]
 
 
 def serve_command(args: argparse.Namespace) -> int:

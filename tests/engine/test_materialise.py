@@ -192,7 +192,8 @@ def test_serve_vllm_names_a_module_for_every_persona_that_needs_one(  # type: ig
         f"  - {{id: broken, name: Broken, adapters: [{{path: {tmp_path / 'broken.gguf'}, scale: 0.5}}]}}\n"
         "  - {id: alien, name: Alien, adapters: [{name: xiaojin}, {name: foreign, scale: 0.5}]}\n"
     )
-    assert main(["serve", "--engine", "vllm", "--personas-file", str(personas)]) == 0
+    extra = "merged:0.3,stack:xiaojin+other*-0.25"  # asked for by id, as `talab ask --personas` takes them
+    assert main(["serve", "--engine", "vllm", "--personas-file", str(personas), "--personas", extra]) == 0
     out, err = capsys.readouterr()
     argv = shlex.split(out)
     modules = dict(
@@ -202,7 +203,11 @@ def test_serve_vllm_names_a_module_for_every_persona_that_needs_one(  # type: ig
     assert Path(modules.pop("other")).joinpath("adapter_model.safetensors").is_file()
     merged = module_name([AdapterSpec(xiaojin, 0.5)])
     negated = module_name([AdapterSpec(xiaojin), AdapterSpec(other, -0.5)])
-    assert sorted(modules) == sorted([merged, negated])
+    asked = [
+        module_name([AdapterSpec(xiaojin, 0.3)]),
+        module_name([AdapterSpec(xiaojin), AdapterSpec(other, -0.25)]),
+    ]
+    assert sorted(modules) == sorted([merged, negated, *asked])
     assert all(
         Path(p).name == name and Path(p, "adapter_config.json").is_file() for name, p in modules.items()
     )
