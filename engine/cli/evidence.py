@@ -55,6 +55,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     exp.add_argument("--replay", default="0,0.3", help="replay fractions, comma-separated (default 0,0.3)")
     exp.add_argument("--probes", type=Path, help="probe set YAML (default: course_kb/probes/default.yaml)")
     exp.add_argument("--limit", type=int, help="only the first N probes")
+    exp.add_argument(
+        "--per-category", type=int, metavar="N", help="the first N probes of each category (quicker)"
+    )
     exp.add_argument("--json", action="store_true")
     exp.set_defaults(
         handler=experiment_command, rank=d.rank, alpha=d.alpha, lr=d.lr, epochs=d.epochs,

@@ -21,7 +21,6 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve the whole class")
     serve.add_argument("--port", type=int, help="default 8080 (llama) or 8000 (vllm)")
     serve.add_argument("--parallel", type=int, default=4, help="llama-server slots (concurrent students)")
-    serve.add_argument("--threads", type=int, help="llama-server CPU threads (default: its own choice)")
     serve.add_argument(
         "--vllm-model",
         help="the Hugging Face model (id or directory) the adapters were trained from (vLLM only)",
