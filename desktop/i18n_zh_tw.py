@@ -437,5 +437,7 @@ ZH_TW = {
 }
 
 from desktop.i18n_zh_tw_edit import ZH_TW_EDIT  # noqa: E402 - the Edit tab's strings, in their own file
+from desktop.i18n_zh_tw_sweep import ZH_TW_SWEEP  # noqa: E402 - the Adapter scale tab's strings
 
 ZH_TW.update(ZH_TW_EDIT)
+ZH_TW.update(ZH_TW_SWEEP)
