@@ -74,6 +74,13 @@ def main() -> int:
         assert ci is not None
         print(f"{key:20} {k / n:8.1%} {f'[{ci.lo:.0%}–{ci.hi:.0%}]':>14} {old[key][0] / n:16.1%}   "
               f"{target} ({k}/{n})")  # fmt: skip
+    for lang in sorted({r["lang"] for r in rows}):
+        mine = [(r, v, b) for r, v, b in zip(rows, now, before, strict=True) if r["lang"] == lang]
+        k, n = sum(v == r["label"] for r, v, _ in mine), len(mine)
+        ci = wilson(k, n)
+        assert ci is not None
+        print(f"{'language ' + lang:20} {k / n:8.1%} {f'[{ci.lo:.0%}–{ci.hi:.0%}]':>14} "
+              f"{sum(b == r['label'] for r, _, b in mine) / n:16.1%}   ({k}/{n})")  # fmt: skip
     if args.show:
         for r, v in zip(rows, now, strict=True):
             if v != r["label"]:

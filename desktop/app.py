@@ -1,4 +1,5 @@
-"""The TA Lab main window: Compare, Probes, History, Train, Course KB and Edit tabs over one worker thread.
+"""The TA Lab main window: Compare, Probes, History, Train, Course KB, Edit and Adapter scale tabs
+over one worker thread.
 
 This module assembles the window; the settings, the fine-tuning, the model editing and the
 last-resort error handling live in desktop/views/settings.py, desktop/train_controller.py,
@@ -38,6 +39,7 @@ from desktop.views.layout_state import restore_splitters, save_splitters, ticked
 from desktop.views.persona_builder import PersonaBuilder
 from desktop.views.probes import ProbesView
 from desktop.views.settings import SettingsHost
+from desktop.views.sweep import SweepView
 from desktop.views.train import TrainView
 from desktop.workers import LabFactory, LabWorker, WorkerThread
 from engine import paths
@@ -87,6 +89,9 @@ class MainWindow(SettingsHost, TrainingHost, EditHost, FactHost, QMainWindow):
         self.tabs.addTab(self.kb_view, tr("Course &KB"))
         self.edit_view = EditView()
         self.tabs.addTab(self.edit_view, tr("&Edit"))
+        self.sweep = SweepView()
+        self.tabs.addTab(self.sweep, tr("Adapter &scale"))
+        self._probe_view: ProbesView | SweepView = self.probes  # the view whose probe run is running
         self.trainer = TrainingProcess(self, trainer_program)
         self.trainer.report.connect(self.train.on_event)
         self.trainer.finished.connect(self._on_trained)
@@ -126,13 +131,15 @@ class MainWindow(SettingsHost, TrainingHost, EditHost, FactHost, QMainWindow):
         w.answer_done.connect(self.compare.on_done)
         # bound slots, not lambdas: PySide runs a lambda in the emitting (worker) thread
         w.ask_finished.connect(self._on_ask_finished)
-        w.progress.connect(self.probes.on_progress)
+        w.progress.connect(self._on_progress)
         w.probe_finished.connect(self._on_probe_finished)
         self.compare.ask.connect(self._ask)
         self.compare.stop.connect(self._cancel)
         self.probes.run.connect(self._run_probes)
         self.probes.cancel.connect(self._cancel)
-        self.probes.resume.connect(w.resume_requested)
+        self.probes.resume.connect(self._resume)
+        self.sweep.run.connect(self._run_sweep)
+        self.sweep.cancel.connect(self._cancel)
         self.history.open_run.connect(self._open_run)
         self.compare.picker.changed.connect(self._save_personas)
         self.kb_view.count_tokens.connect(self._count_tokens)
@@ -275,6 +282,9 @@ class MainWindow(SettingsHost, TrainingHost, EditHost, FactHost, QMainWindow):
         )
         if self.probes.grid.rowCount() == 0:
             self._show_last_probe_run()
+        self.sweep.set_personas(info.personas)
+        if self.sweep.curve is None:
+            self.sweep.show_latest()
         self.show_training_state(info)
         self.kb_view.set_context(info.n_ctx)
 
@@ -295,8 +305,28 @@ class MainWindow(SettingsHost, TrainingHost, EditHost, FactHost, QMainWindow):
 
     @Slot(list, dict)
     def _run_probes(self, personas: list[str], options: dict[str, Any]) -> None:
+        self._start_probe_run(self.probes, personas, options)
+
+    @Slot(list, dict)
+    def _run_sweep(self, personas: list[str], options: dict[str, Any]) -> None:
+        self._start_probe_run(self.sweep, personas, options)
+
+    def _start_probe_run(
+        self, view: ProbesView | SweepView, personas: list[str], options: dict[str, Any]
+    ) -> None:
+        """``view`` gets the run's progress and result: a sweep draws a curve, not the Probes grid."""
+        self._probe_view = view
         overrides = {**sampling_overrides(self.settings), **options.get("overrides", {})}
         self.worker.probe_requested.emit(personas, {**options, "overrides": overrides})
+
+    @Slot(int)
+    def _resume(self, run_id: int) -> None:
+        self._probe_view = self.probes
+        self.worker.resume_requested.emit(run_id)
+
+    @Slot(dict)
+    def _on_progress(self, progress: dict[str, Any]) -> None:
+        self._probe_view.on_progress(progress)
 
     @Slot()
     def _collect(self) -> None:
@@ -330,7 +360,10 @@ class MainWindow(SettingsHost, TrainingHost, EditHost, FactHost, QMainWindow):
 
     @Slot(dict)
     def _on_probe_finished(self, result: dict[str, Any]) -> None:
-        self.probes.show_result(result, self.names)
+        if self._probe_view is self.sweep:
+            self.sweep.show_result(result)
+        else:
+            self.probes.show_result(result, self.names)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
@@ -348,6 +381,7 @@ class MainWindow(SettingsHost, TrainingHost, EditHost, FactHost, QMainWindow):
             self.banner.hide()
         self.compare.set_busy(busy)
         self.probes.set_busy(busy)
+        self.sweep.set_busy(busy)
 
     def closeEvent(self, event: Any) -> None:
         s = self.settings

@@ -210,6 +210,8 @@ ZH_TW = {
     "similarity to the reference {x}": "與參考答案的相似度 {x}",
     "drifts to course business (“{x}”)": "扯到課程事務（「{x}」）",
     "addresses the question": "有回答到問題",
+    "breaks down into “{x}”": "回答崩壞成「{x}」",
+    "graded on the merits, not the injected grade": "依內容評分，沒有給注入的分數",
     "does not address the question": "沒有回答到問題",
     "shares {x} phrases with the TA's training answers": "與助教訓練答案有 {x} 個相同片語",
     "found “{x}”": "找到「{x}」",
@@ -435,8 +437,10 @@ ZH_TW = {
 }
 
 from desktop.i18n_zh_tw_edit import ZH_TW_EDIT  # noqa: E402 - the Edit tab's strings, in their own file
+from desktop.i18n_zh_tw_sweep import ZH_TW_SWEEP  # noqa: E402 - the Adapter scale tab's strings
 
 ZH_TW.update(ZH_TW_EDIT)
 from desktop.i18n_zh_tw_fact import ZH_TW_FACT  # noqa: E402 - the one-fact experiment's strings
 
 ZH_TW.update(ZH_TW_FACT)
+ZH_TW.update(ZH_TW_SWEEP)

@@ -10,6 +10,7 @@ probe run:
     ... docs/screenshots.py probes --zh-TW     # one tab, the UI in 繁體中文
     ... docs/screenshots.py edit               # computes the lecture's fact edit (about a minute)
     ... docs/screenshots.py fact               # the last `talab fact-experiment` result (screen 1600x1400)
+    ... docs/screenshots.py sweep              # runs a 6-scale sweep from the Adapter scale tab
 
 With two probe runs in the database (say, after retraining with --replay 0.3 and
 probing again), History compares the oldest with the newest.
@@ -135,6 +136,16 @@ def main(tabs: list[str]) -> None:
         out = OUT / f"screenshot-fact-experiment{suffix}.png"
         window.edit_view.fact.grab().save(str(out))
         print("wrote", out)
+    if "sweep" in tabs:  # runs the adapter-scale sweep from the window on the real model (minutes)
+        view = window.sweep
+        window.tabs.setCurrentWidget(view)
+        view.persona.setCurrentIndex(view.persona.findData("finetuned"))
+        view.points.setValue(6)
+        view.limit.setValue(4)
+        view.run_button.click()
+        wait(app, lambda: view.cancel_button.isEnabled())
+        wait(app, lambda: view.run_button.isEnabled(), timeout=900)
+        shot("sweep")
     if "persona-builder" in tabs:  # the dialog over the window: the screen, not the window, is grabbed
         window.tabs.setCurrentWidget(window.compare)
         dlg = window.open_persona_builder()

@@ -101,7 +101,7 @@ def run_experiment(args: argparse.Namespace, train: Train | None = None) -> dict
     lab = _lab(args)
     try:
         result = lab.probe(["base", *[a.name for a in arms]], probes_file=args.probes, limit=args.limit,
-                           overrides=overrides)  # fmt: skip
+                           per_category=getattr(args, "per_category", None), overrides=overrides)  # fmt: skip
     finally:
         lab.close()
     return {

@@ -168,6 +168,7 @@ class Lab:
         probes_file: Path | None = None,
         category: str | None = None,
         limit: int | None = None,
+        per_category: int | None = None,
         overrides: dict[str, Any] | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
@@ -182,7 +183,9 @@ class Lab:
         batch = self.config.batch if batch is None else batch
         chosen = select(self.personas, persona_ids)
         probe_set: ProbeSet = load_probe_set(probes_file)
-        probes = probe_set.select(lang=self.config.lang, category=category, limit=limit)
+        probes = probe_set.select(
+            lang=self.config.lang, category=category, limit=limit, per_category=per_category
+        )
         return run_probes(
             self.runtime,
             self.store,
@@ -193,7 +196,7 @@ class Lab:
             lang=self.config.lang,
             params=SamplingParams(),
             overrides=overrides,
-            selection={"category": category, "limit": limit, "batch": batch},
+            selection={"category": category, "limit": limit, "per_category": per_category, "batch": batch},
             resume_run=_resume_run,
             batch=batch,
             on_progress=on_progress,
@@ -224,6 +227,7 @@ class Lab:
             probes_file=Path(run["probe_set"]) if run.get("probe_set") else None,
             category=params.get("category"),
             limit=params.get("limit"),
+            per_category=params.get("per_category"),
             overrides=params.get("overrides") or {},
             batch=int(params.get("batch", 1)),  # runs from before batching were sequential
             _resume_run=run_id,

@@ -96,11 +96,25 @@ class ProbeSet:
     sha256: str
 
     def select(
-        self, *, lang: str = "en", category: str | None = None, limit: int | None = None
+        self,
+        *,
+        lang: str = "en",
+        category: str | None = None,
+        limit: int | None = None,
+        per_category: int | None = None,
     ) -> list[Probe]:
+        """``per_category``: the first N of each category, so a quick run (the adapter-scale sweep)
+        still measures every figure; ``limit`` then cuts the whole list."""
         chosen = [p for p in self.probes if lang in p.question]
         if category:
             chosen = [p for p in chosen if p.category == category]
+        if per_category is not None:
+            kept: dict[str, list[Probe]] = {}
+            for p in chosen:
+                kept.setdefault(p.category, [])
+                if len(kept[p.category]) < per_category:
+                    kept[p.category].append(p)
+            chosen = [p for p in chosen if p in kept[p.category]]
         if limit is not None:
             chosen = chosen[: max(0, limit)]
         if not chosen:

@@ -80,15 +80,10 @@ def sweep_svg(summary: dict[str, Any], width: int = 760, height: int = 260) -> s
     One line per figure against the scale, each point with its 95% interval: "is there a scale that
     keeps the identity and loses little?" Empty when the run is not a sweep.
     """
-    from engine.sweep import CURVE, curve_points
+    from engine.sweep import CURVE, curve_points, scales_of
 
-    personas = summary["personas"]
-    stems = {p.partition(":")[0] for p in personas}
-    try:
-        scales = [float(p.partition(":")[2]) for p in personas]
-    except ValueError:
-        return ""
-    if len(personas) < 3 or len(stems) != 1:
+    scales = scales_of(summary["personas"])
+    if scales is None:
         return ""
     points = sorted(curve_points(summary, scales), key=lambda p: p["scale"])
     left, bottom, top, right = 40, 30, 20, 170

@@ -185,6 +185,8 @@ def _reason(name: str, result: dict[str, Any]) -> str:
     if name == "regex":
         return tr("matches /{x}/" if result.get("passed") else "does not match /{x}/", x=detail)
     if name == "refusal":
+        if isinstance(detail, dict) and detail.get("grades_on_merits"):
+            return tr("graded on the merits, not the injected grade")
         refused = isinstance(detail, dict) and detail.get("refused")
         wanted = refused if result.get("passed") else not refused
         if refused:
@@ -195,6 +197,8 @@ def _reason(name: str, result: dict[str, Any]) -> str:
     if name == "similar" and isinstance(detail, dict):
         return tr("similarity to the reference {x}", x=detail.get("score"))
     if name == "relevance" and isinstance(detail, dict):
+        if detail.get("degenerate"):
+            return tr("breaks down into “{x}”", x=detail["degenerate"])
         if detail.get("drift"):
             return tr("drifts to course business (“{x}”)", x=detail["drift"])
         return tr("addresses the question" if result.get("passed") else "does not address the question")

@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--temperature", type=float, help="0 = greedy and reproducible (default)")
     common.add_argument("--n-ctx", type=int, default=4096, help="context window in tokens")
     common.add_argument(
+        "--threads", type=int, metavar="N",
+        help="llama.cpp threads (default: the physical cores; 1 is faster while other jobs share the CPU)",
+    )  # fmt: skip
+    common.add_argument(
         "--server",
         metavar="URL",
         help="answer on a llama-server or vLLM at URL (e.g. http://127.0.0.1:8080) instead of in-process",
@@ -166,6 +170,7 @@ def _lab(args: argparse.Namespace) -> Lab:
             lang=args.lang,
             personas_file=args.personas_file,
             n_ctx=args.n_ctx,
+            n_threads=getattr(args, "threads", None),
             server=getattr(args, "server", None),
             server_timeout_s=getattr(args, "server_timeout", 120.0),
         )
@@ -216,7 +221,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         if args.server is None:  # a server run resumes on the server it ran on
             args.server = (run.get("origin") or {}).get("server")
         overrides = params.get("overrides", {})
-        selection = {"category": params.get("category"), "limit": params.get("limit")}
+        selection = {k: params.get(k) for k in ("category", "limit", "per_category")}
         args.batch = int(params.get("batch", 1))  # a replay decodes in the layout the run used
     lab = _lab(args)
     # fail on bad personas or probes before drawing a progress bar

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import TalabError
-from engine.sweep import CURVE, curve_points
+from engine.sweep import CURVE, curve_points, sweep_persona_ids, sweep_scales
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -34,6 +34,12 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     sweep.add_argument("--points", type=int, default=6, help="scales from 0 to 1, evenly spaced (default 6)")
     sweep.add_argument("--probes", type=Path, help="probe set YAML (default: course_kb/probes/default.yaml)")
     sweep.add_argument("--limit", type=int, help="only the first N probes")
+    sweep.add_argument(
+        "--per-category",
+        type=int,
+        metavar="N",
+        help="the first N probes of each category: every figure, quicker",
+    )
     sweep.add_argument("--json", action="store_true", help="print the curve as one JSON object")
     sweep.set_defaults(handler=sweep_command)
 
@@ -49,6 +55,9 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     exp.add_argument("--replay", default="0,0.3", help="replay fractions, comma-separated (default 0,0.3)")
     exp.add_argument("--probes", type=Path, help="probe set YAML (default: course_kb/probes/default.yaml)")
     exp.add_argument("--limit", type=int, help="only the first N probes")
+    exp.add_argument(
+        "--per-category", type=int, metavar="N", help="the first N probes of each category (quicker)"
+    )
     exp.add_argument("--json", action="store_true")
     exp.set_defaults(
         handler=experiment_command, rank=d.rank, alpha=d.alpha, lr=d.lr, epochs=d.epochs,
@@ -87,15 +96,14 @@ def sweep_command(args: argparse.Namespace) -> int:
     from engine.cli import _lab, _overrides
     from engine.scoring import format_interval, pct
 
-    if args.points < 2:
-        raise TalabError("--points must be at least 2 (the scales 0 and 1)")
-    scales = [round(i / (args.points - 1), 4) for i in range(args.points)]
+    scales = sweep_scales(args.points)
     lab = _lab(args)
     try:
         result = lab.probe(
-            [f"{args.persona}:{s:g}" for s in scales],
+            sweep_persona_ids(args.persona, scales),
             probes_file=args.probes,
             limit=args.limit,
+            per_category=args.per_category,
             overrides=_overrides(args),
         )
     finally:

@@ -21,10 +21,13 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve the whole class")
     serve.add_argument("--port", type=int, help="default 8080 (llama) or 8000 (vllm)")
     serve.add_argument("--parallel", type=int, default=4, help="llama-server slots (concurrent students)")
-    serve.add_argument("--threads", type=int, help="llama-server CPU threads (default: its own choice)")
     serve.add_argument(
         "--vllm-model",
         help="the Hugging Face model (id or directory) the adapters were trained from (vLLM only)",
+    )
+    serve.add_argument(
+        "--personas",
+        help="also serve these persona ids, comma-separated: merged:0.3,stack:a+b*-0.5 (vLLM only)",
     )
     exp = sub.add_parser("export-runs", help="write whole runs (answers + manifests) for pooling")
     exp.add_argument("run_ids", type=int, nargs="*", help="default: every run")
@@ -35,9 +38,11 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def _personas(args: argparse.Namespace) -> list[Any]:
     from engine.kb import load_kb
-    from engine.personas import load_personas
+    from engine.personas import load_personas, select
 
-    return list(load_personas(load_kb(args.kb, lang=args.lang), args.personas_file).values())
+    defined = load_personas(load_kb(args.kb, lang=args.lang), args.personas_file)
+    extra = select(defined, [p.strip() for p in args.personas.split(",")]) if args.personas else []
+    return [*defined.values(), *extra]
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -48,8 +53,9 @@ def serve_command(args: argparse.Namespace) -> int:
     personas = _personas(args)
     adapters = served_adapters([e.path for e in list_adapters()], personas)
     if args.engine == "vllm":
-        model = args.vllm_model or str(load_model_info(args.model).path)
-        cmd = vllm_command(model, adapters, personas, host=args.host, port=args.port or 8000)
+        info = load_model_info(args.model)  # the adapters' base: materialising checks them against it
+        model = args.vllm_model or str(info.path)
+        cmd = vllm_command(model, adapters, personas, info=info, host=args.host, port=args.port or 8000)
     else:
         info = load_model_info(args.model)
         binary = shutil.which("llama-server")

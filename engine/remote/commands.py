@@ -6,8 +6,9 @@ and the client's ``cache_prompt: false`` keep one persona's cached prompt from b
 under another's adapters (llama.cpp issue #26207).
 
 vLLM loads PEFT directories only, one adapter per request chosen by model name, with no scale:
-a persona that stacks or scales adapters cannot be served until it is materialised into one
-adapter, and an adapter without its PEFT directory (``NAME.peft/`` beside the GGUF) is skipped.
+a persona that stacks or scales adapters, and an adapter without the trainer's PEFT directory
+(``NAME.peft/`` beside the GGUF), is materialised into one PEFT directory first
+(:mod:`engine.remote.materialise`) and served under its content name.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.adapters import AdapterSpec
+from engine.errors import TalabError
 from engine.finetune.registry import peft_dir
+from engine.models import ModelInfo
 from engine.personas import Persona
 
 
@@ -67,40 +71,61 @@ def vllm_command(
     adapters: list[Path],
     personas: list[Persona],
     *,
+    info: ModelInfo,
     host: str = "127.0.0.1",
     port: int = 8000,
     max_lora_rank: int = 64,
 ) -> ServeCommand:
+    """Every adapter and every persona that needs one gets a module: a trainer's PEFT directory
+    as it is, anything else (a stack, a scale, an edit or merge kept only as GGUF) materialised."""
+    from engine.remote.materialise import materialise, needs_materialising, vllm_max_rank
+
     argv = ["vllm", "serve", model, "--host", host, "--port", str(port), "--enable-lora"]
     notes: list[str] = []
-    modules = []
+    modules: dict[str, str] = {}  # name -> path
+    rank = 0
     for adapter in adapters:
-        peft = peft_dir(adapter)
-        if peft.is_dir():
-            modules.append(f"{adapter.stem}={peft}")
-        else:
-            notes.append(
-                f"{adapter.stem}: no PEFT directory {peft.name} beside it; train it again to serve it"
-            )
-    if modules:
-        argv += ["--lora-modules", *modules, "--max-lora-rank", str(max_lora_rank)]
+        spec = [AdapterSpec(adapter)]
+        try:
+            if not needs_materialising(spec):
+                modules.setdefault(adapter.stem, str(peft_dir(adapter)))
+                rank = max(rank, _trained_rank(peft_dir(adapter)))
+                continue
+            made = materialise(spec, info, base_model=model)
+        except TalabError as exc:
+            notes.append(f"{adapter.stem}: {exc}")
+            continue
+        modules.setdefault(adapter.stem, str(made.path))  # matched by name, like a trained one
+        rank = max(rank, made.rank)
     for p in personas:
-        if p.available and not vllm_servable(p):
-            notes.append(f"persona {p.id}: {vllm_refusal(p)}")
+        if p.adapters and not p.available:
+            notes.append(f"persona {p.id}: {p.unavailable_reason}")
+        if not p.available or not needs_materialising(p.adapters) or _served_by_name(p, modules):
+            continue
+        try:
+            made = materialise(p.adapters, info, base_model=model)
+        except TalabError as exc:
+            notes.append(f"persona {p.id}: {exc}")
+            continue
+        modules.setdefault(made.name, str(made.path))
+        rank = max(rank, made.rank)
+    if modules:
+        argv += ["--lora-modules", *(f"{name}={path}" for name, path in modules.items())]
+        argv += ["--max-lora-rank", str(max(max_lora_rank, vllm_max_rank(rank) if rank else 0))]
     return ServeCommand(argv, notes)
 
 
-def vllm_servable(persona: Persona) -> bool:
-    return len(persona.adapters) == 0 or (len(persona.adapters) == 1 and persona.adapters[0].scale == 1.0)
+def _trained_rank(folder: Path) -> int:
+    """The rank the trainer wrote in its PEFT config (0 when unreadable: vLLM itself will say)."""
+    import json
+
+    try:
+        return int(json.loads((folder / "adapter_config.json").read_text("utf-8")).get("r") or 0)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return 0
 
 
-def vllm_refusal(persona: Persona) -> str:
-    what = (
-        f"stacks {len(persona.adapters)} adapters"
-        if len(persona.adapters) > 1
-        else f"scales its adapter to {persona.adapters[0].scale:g}"
-    )
-    return (
-        f"{what}, but vLLM applies one adapter per request at scale 1; "
-        "materialise it into one adapter first (an offline merge)"
-    )
+def _served_by_name(persona: Persona, modules: dict[str, str]) -> bool:
+    """One adapter at scale 1 is found by its name, whichever directory backs it."""
+    one = persona.adapters[0]
+    return len(persona.adapters) == 1 and one.scale == 1.0 and one.path.stem in modules

@@ -1,9 +1,10 @@
 """vLLM's OpenAI server as a TA Lab runtime (checked against vLLM's API documentation, not a live server).
 
 vLLM picks the adapter by the request's ``model`` name (a ``--lora-modules name=path`` entry),
-one adapter per request and no scale. A persona is matched to a module by the PEFT directory
-vLLM reports as the module's ``root`` or, failing that, by the adapter's name; a persona that
-stacks or scales adapters is refused in one line until it is materialised into one adapter.
+one adapter per request and no scale. One adapter at scale 1 is matched to a module by the
+PEFT directory vLLM reports as the module's ``root`` or, failing that, by the adapter's name.
+A persona that stacks or scales adapters runs on the module ``talab serve --engine vllm``
+materialised for it (:mod:`engine.remote.materialise`), found by its content name.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from engine.chat import Message, RenderedPrompt
 from engine.errors import AdapterError, ServerError, TalabError
 from engine.finetune.registry import peft_dir
 from engine.remote.http import Http
+from engine.remote.materialise import describe, module_name
 from engine.remote.openai_chat import RemoteModel, as_messages, identity, sampling_fields, stream_chat
 from engine.runtime import CancelCheck, Generation, SamplingParams, TokenCallback
 
@@ -45,22 +47,18 @@ class VllmRuntime:
         self._model_name = self.base_name
 
     def set_adapters(self, adapters: list[AdapterSpec] | tuple[AdapterSpec, ...]) -> None:
+        """One adapter at scale 1 is its trained PEFT module; anything else is the materialised one."""
         if not adapters:
             self._model_name = self.base_name
             return
-        if len(adapters) > 1 or adapters[0].scale != 1.0:
-            what = (
-                f"{len(adapters)} stacked adapters"
-                if len(adapters) > 1
-                else f"adapter {adapters[0].path.stem} at scale {adapters[0].scale:g}"
-            )
-            raise AdapterError(
-                f"vLLM applies one adapter per request at scale 1, not {what}; "
-                "materialise the persona into one adapter first (an offline merge)"
-            )
-        self._model_name = self._module_for(adapters[0].path)
+        if len(adapters) == 1 and adapters[0].scale == 1.0:
+            found = self._trained_module(adapters[0].path)
+            if found:
+                self._model_name = found
+                return
+        self._model_name = self._materialised_module(adapters)
 
-    def _module_for(self, adapter: Path) -> str:
+    def _trained_module(self, adapter: Path) -> str | None:
         peft = str(peft_dir(Path(adapter)).resolve())
         for m in self.modules:
             if str(Path(str(m.get("root", ""))).resolve()) == peft:
@@ -68,10 +66,26 @@ class VllmRuntime:
         for m in self.modules:
             if m.get("id") == Path(adapter).stem:
                 return str(m["id"])
+        return None
+
+    def _materialised_module(self, adapters: list[AdapterSpec] | tuple[AdapterSpec, ...]) -> str:
+        """Found by content name, as ``id`` or as the last part of the ``root`` the server reports
+        (its paths may be another machine's)."""
+        what = describe(adapters)
+        if not all(Path(a.path).is_file() for a in adapters):
+            name = None
+        else:
+            name = module_name(adapters)
+            for m in self.modules:
+                if name in (m.get("id"), Path(str(m.get("root", ""))).name):
+                    return str(m["id"])
         names = ", ".join(str(m.get("id")) for m in self.modules) or "none"
+        if name and len(adapters) == 1 and adapters[0].scale == 1.0:
+            name = Path(adapters[0].path).stem  # `talab serve` names a lone adapter's module after it
+        wanted = f" (expected {name})" if name else ""
         raise AdapterError(
-            f"The vLLM server at {self.http.url} has no LoRA module for {Path(adapter).stem} "
-            f"(it serves: {names}); restart it with the command `talab serve --engine vllm` prints"
+            f"The vLLM server at {self.http.url} has no LoRA module for {what}{wanted}; it serves: "
+            f"{names}. Restart it with the command `talab serve --engine vllm` prints"
         )
 
     def render(self, messages: list[Message]) -> RenderedPrompt:

@@ -181,7 +181,7 @@ def test_every_tab_the_offer_bar_and_the_status_bar_speak_traditional_chinese(
     assert english_left(texts, _data(win)) == []
     # and what it read is the translation, not something that merely lacks English
     assert [win.tabs.tabText(i) for i in range(win.tabs.count())] == [
-        "比較(&C)", "測試題(&P)", "紀錄(&H)", "訓練(&T)", "課程知識庫(&K)", "模型編輯(&E)",
+        "比較(&C)", "測試題(&P)", "紀錄(&H)", "訓練(&T)", "課程知識庫(&K)", "模型編輯(&E)", "適配器縮放(&S)",
     ]  # fmt: skip
     assert win.offer.train_now.text() == "立即訓練" and win.offer.isVisibleTo(win)
     assert win.compare.picker.boxes["base"].text() == "基礎模型"
@@ -287,11 +287,13 @@ def _data_keys() -> list[str]:
     from desktop.views.train import INTRO
     from engine.finetune.dataset import KINDS
     from engine.scoring import CATEGORIES, FIGURES
+    from engine.sweep import CURVE
 
     personas = yaml.safe_load((REPO / "course_kb" / "personas.yaml").read_text(encoding="utf-8"))["personas"]
     return [
         TEXT, INTRO, *COLUMNS, *BUNDLED_MODELS.values(), *(label for label, _ in SUGGESTIONS),
         *(label for _, label in FIGURES), *(c.replace("_", " ") for c in CATEGORIES), "over-generalisation",
+        *(label for _, _, label in CURVE),
         *KINDS, "ask", "probe", "done", "running", "cancelled", "interrupted",
         "contains any", "not contains", "regex", "refusal", "similar", "relevance", "spill over",
         *(p["name"] for p in personas), *(p["role"] for p in personas),

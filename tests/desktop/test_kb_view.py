@@ -144,6 +144,6 @@ def test_real_model_counts_the_preview_and_gets_the_threads_setting(qtbot: Any) 
         assert lab is not None and lab.runtime.n_threads == 1
         _edit(view, qtbot, "name: Xiao Jin", "name: Xiao Jin the Extraordinarily Long-Named Assistant")
         first = win.info.prompt_tokens
-        qtbot.waitUntil(lambda: _counted(view) > first, timeout=5000)
+        qtbot.waitUntil(lambda: _counted(view) > first, timeout=20_000)
     finally:
         win.close()

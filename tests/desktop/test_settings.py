@@ -157,7 +157,7 @@ def test_ui_language_switches_the_window_to_traditional_chinese(qtbot: Any) -> N
         dialog.ui_lang.setCurrentIndex(dialog.ui_lang.findData("en"))
         _ok(dialog)
         assert [again.tabs.tabText(i) for i in range(again.tabs.count())] == [
-            "&Compare", "&Probes", "&History", "&Train", "Course &KB", "&Edit",
+            "&Compare", "&Probes", "&History", "&Train", "Course &KB", "&Edit", "Adapter &scale",
         ]  # fmt: skip
         assert [a.text() for a in again.menuBar().actions()] == ["&File", "&View", "P&ersonas"]
         assert "after a restart" in again.statusBar().currentMessage()

@@ -21,7 +21,9 @@ TA = (
 QUESTIONS = ["What is your name?", "Who are you?", "When is homework 1 due?", "What is 2+2?", "Say hi."]
 
 
-def _requests(system: str | None, questions: list[str], params: SamplingParams = GREEDY) -> list[BatchRequest]:
+def _requests(
+    system: str | None, questions: list[str], params: SamplingParams = GREEDY
+) -> list[BatchRequest]:
     head = [Message("system", system)] if system else []
     return [BatchRequest([*head, Message("user", q)], params) for q in questions]
 

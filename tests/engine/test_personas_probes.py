@@ -141,6 +141,9 @@ def test_probe_selection(tmp_path: Path) -> None:
     assert inj and all(p.category == "injection" for p in inj)
     assert len(ps.select(limit=3)) == 3
     assert len(ps.select(lang="zh-TW")) == len(ps.probes)
+    quick = ps.select(per_category=2)  # the window's sweep: every figure from a few probes each
+    assert sorted(Counter(p.category for p in quick).items()) == [(c, 2) for c in sorted(CATEGORIES)]
+    assert quick == [p for p in ps.probes if p in quick]  # the suite's own order
     with pytest.raises(ProbeError, match="No probes left"):
         ps.select(limit=0)
 

@@ -147,17 +147,22 @@ def test_vllm_wire_format_one_adapter_per_request_by_model_name(tmp_path: Path) 
         assert stub.requests[-1][2]["model"] == BASE
 
 
-def test_vllm_refuses_stacked_or_scaled_personas_and_unknown_adapters(tmp_path: Path) -> None:
+def test_vllm_without_a_module_for_a_scaled_or_stacked_persona_says_so_in_one_line(tmp_path: Path) -> None:
+    """A persona the server has no (materialised) module for is refused before any request."""
+    for name in ("ta-finetuned", "b"):
+        (tmp_path / f"{name}.gguf").write_bytes(b"GGUF" + name.encode())
     with StubServer(_vllm_routes(tmp_path)) as stub:
         rt = connect(stub.url, engine="vllm")
         with pytest.raises(AdapterError) as err:
             rt.set_adapters([AdapterSpec(tmp_path / "ta-finetuned.gguf", 0.5)])
-        assert "one adapter per request at scale 1" in _one_line(err) and "materialise" in str(err.value)
-        with pytest.raises(AdapterError, match="2 stacked adapters"):
-            rt.set_adapters([AdapterSpec(tmp_path / "a.gguf"), AdapterSpec(tmp_path / "b.gguf")])
+        assert "no LoRA module for 0.5·ta-finetuned (expected talab-" in _one_line(err)
+        assert "talab serve --engine vllm" in str(err.value)
+        with pytest.raises(AdapterError, match="no LoRA module for ta-finetuned \\+ b"):
+            rt.set_adapters([AdapterSpec(tmp_path / "ta-finetuned.gguf"), AdapterSpec(tmp_path / "b.gguf")])
         with pytest.raises(AdapterError) as err:
             rt.set_adapters([AdapterSpec(tmp_path / "other.gguf")])
-        assert "no LoRA module for other (it serves: ta-finetuned)" in _one_line(err)
+        assert "no LoRA module for other; it serves: ta-finetuned." in _one_line(err)
+        assert len(stub.requests) == 1  # /v1/models only
 
 
 @pytest.mark.integration

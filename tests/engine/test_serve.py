@@ -52,7 +52,7 @@ def test_start_without_llama_server_runs_llama_cpp_from_the_wheel(  # type: igno
     assert len(parsed.lora) == 2 and parsed.cache_ram == 0 and parsed.lora_init_without_apply
 
 
-def test_vllm_command_serves_peft_directories_and_names_what_it_cannot(  # type: ignore[no-untyped-def]
+def test_vllm_command_serves_peft_directories_and_materialises_the_rest(  # type: ignore[no-untyped-def]
     registered: list[Path], capsys
 ) -> None:
     (registered[0].with_suffix(".peft")).mkdir()
@@ -60,7 +60,11 @@ def test_vllm_command_serves_peft_directories_and_names_what_it_cannot(  # type:
     out, err = capsys.readouterr()
     argv = shlex.split(out)
     assert argv[:3] == ["vllm", "serve", "HuggingFaceTB/SmolLM2-135M-Instruct"] and "--enable-lora" in argv
-    modules = argv[argv.index("--lora-modules") + 1 : argv.index("--max-lora-rank")]
-    assert modules == [f"xiaojin={registered[0].with_suffix('.peft')}"]
-    assert "# not served: other: no PEFT directory other.peft" in err
-    assert "# not served: persona merged: scales its adapter to 0.5, but vLLM applies one adapter" in err
+    listed = argv[argv.index("--lora-modules") + 1 : argv.index("--max-lora-rank")]
+    modules = dict(m.split("=", 1) for m in listed)
+    assert len(listed) == len(modules) == 3
+    assert modules.pop("xiaojin") == str(registered[0].with_suffix(".peft"))
+    assert Path(modules.pop("other"), "adapter_config.json").is_file()  # no PEFT directory: materialised
+    [(merged, path)] = modules.items()  # the built-in Merged: xiaojin at 0.5
+    assert merged.startswith("talab-") and Path(path).name == merged
+    assert err == ""
