@@ -180,7 +180,20 @@ def _wait_for_answers(db_file: Path, n: int, proc: subprocess.Popen[str], timeou
 @pytest.mark.integration
 def test_killed_run_keeps_answers_and_resumes(talab_home: Path) -> None:
     proc = subprocess.Popen(
-        [TALAB, "probe", "--personas", "base,prompted", "--limit", "6", "--json"],
+        # 1 thread: llama.cpp's spinning threads crawl when another process shares the 2 cores
+        [
+            TALAB,
+            "probe",
+            "--personas",
+            "base,prompted",
+            "--limit",
+            "6",
+            "--json",
+            "--threads",
+            "1",
+            "--max-tokens",
+            "48",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -205,7 +218,7 @@ def test_killed_run_keeps_answers_and_resumes(talab_home: Path) -> None:
 @pytest.mark.integration
 def test_ctrl_c_cancels_cleanly_with_a_resume_hint(talab_home: Path) -> None:
     proc = subprocess.Popen(
-        [TALAB, "probe", "--personas", "base", "--limit", "8"],
+        [TALAB, "probe", "--personas", "base", "--limit", "8", "--threads", "1", "--max-tokens", "48"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
