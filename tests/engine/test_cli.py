@@ -207,7 +207,7 @@ def test_killed_run_keeps_answers_and_resumes(talab_home: Path) -> None:
     assert 2 <= len(kept) < 12
     run_id = db.execute("select id from runs").fetchone()[0]
     assert json.loads(talab("runs", "--json").stdout)[0]["status"] == "interrupted"
-    out = talab("probe", "--resume", str(run_id), "--json")
+    out = talab("probe", "--resume", str(run_id), "--json", "--threads", "1")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["status"] == "done"
     after = dict(db.execute("select id, answer from answers").fetchall())
