@@ -70,7 +70,7 @@ def aggregate(summary: dict[str, Any], arms: list[Arm]) -> list[dict[str, Any]]:
             if not known:
                 row[key] = None
                 continue
-            mean, ci = mean_interval(known)
+            mean, ci = mean_interval(known, (-1.0, 1.0) if key == "forgetting" else (0.0, 1.0))
             row[key] = {"values": known, "mean": round(mean, 4), "ci": ci.as_list() if ci else None}
         out.append(row)
     return out

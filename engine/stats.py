@@ -111,8 +111,14 @@ def paired(first: dict[str, bool], second: dict[str, bool]) -> Paired | None:
 _T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228]
 
 
-def mean_interval(values: list[float]) -> tuple[float, Interval | None]:
-    """Mean across seeds and its 95% t interval (None with a single seed: no spread to measure)."""
+def mean_interval(
+    values: list[float], bounds: tuple[float, float] | None = None
+) -> tuple[float, Interval | None]:
+    """Mean across seeds and its 95% t interval (None with a single seed: no spread to measure).
+
+    ``bounds`` clip the interval to the values the figure can take (a rate lies in 0..1): with three
+    seeds the t interval is wide, and "63-104%" would read as a mistake, not as uncertainty.
+    """
     n = len(values)
     mean = sum(values) / n
     if n < 2:
@@ -120,4 +126,7 @@ def mean_interval(values: list[float]) -> tuple[float, Interval | None]:
     sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
     t = _T975[n - 2] if n - 2 < len(_T975) else Z95
     half = t * sd / math.sqrt(n)
-    return mean, Interval(mean - half, mean + half)
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return mean, Interval(low, high)

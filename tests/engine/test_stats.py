@@ -77,3 +77,7 @@ def test_mean_across_seeds_uses_students_t() -> None:
     assert mean == pytest.approx(0.6) and ci is not None
     assert (ci.lo, ci.hi) == pytest.approx((0.35157, 0.84843), abs=1e-5)
     assert mean_interval([0.4]) == (0.4, None)  # one seed: no spread to measure
+    _, wide = mean_interval([0.92, 0.75, 0.83])
+    _, clipped = mean_interval([0.92, 0.75, 0.83], (0.0, 1.0))
+    assert wide is not None and wide.hi > 1.0  # three seeds: t = 4.30, the raw interval passes 100%
+    assert clipped is not None and clipped.hi == 1.0 and clipped.lo == wide.lo
