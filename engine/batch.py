@@ -26,9 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.chat import Message, RenderedPrompt, safe_prefix
+from engine.chat import Message, RenderedPrompt
 from engine.errors import ContextOverflowError, ModelError
-from engine.runtime import Generation, SamplingParams, TokenCallback
+from engine.runtime import Generation, SamplingParams, TokenCallback, emit_visible, final_text
 
 #: Sequences decoded at once by default: past 8 a 2-core step slows down as fast as it grows.
 DEFAULT_SLOTS = 8
@@ -226,10 +226,7 @@ class BatchDecoder:
             end = time.perf_counter()
             job, n = slot.job, len(slot.out)
             span = slot.last - slot.first
-            text = llm.detokenize(slot.out, prev_tokens=job.tokens).decode("utf-8", errors="replace")
-            for s in job.rendered.stop:
-                if s in text:
-                    text = text[: text.index(s)]
+            text = final_text(llm, slot.out, job.tokens, job.rendered.stop)
             gen = Generation(
                 text=text.strip(),
                 finish_reason=reason,
@@ -325,14 +322,5 @@ class BatchDecoder:
     @staticmethod
     def _stream(slot: _Slot, on_token: TokenCallback | None) -> bool:
         """Emit newly safe text; True once a stop string has appeared (never shown)."""
-        stops = slot.job.rendered.stop
-        if not stops:
-            if slot.parts[-1] and on_token is not None:
-                on_token(slot.parts[-1])
-            return False
-        text = "".join(slot.parts)
-        cut, hit = safe_prefix(text, stops)
-        if cut > slot.emitted and on_token is not None:
-            on_token(text[slot.emitted : cut])
-        slot.emitted = max(slot.emitted, cut)
+        slot.emitted, hit = emit_visible(slot.parts, slot.job.rendered.stop, slot.emitted, on_token)
         return hit

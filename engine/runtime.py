@@ -133,6 +133,34 @@ def _quiet_llama_logs(llama_cpp: Any) -> None:
     llama_cpp.llama_log_set(_callback, ctypes.c_void_p(0))
 
 
+def emit_visible(
+    parts: list[str], stops: tuple[str, ...], emitted: int, on_token: TokenCallback | None
+) -> tuple[int, bool]:
+    """Stream what is newly safe to show of one answer's pieces: (characters emitted, stop seen).
+
+    Text that could still grow into a stop string is held back, and a stop string is never shown.
+    Shared by the sequential and the batched decoders.
+    """
+    if not stops:  # chat-template models: every piece is safe, skip the re-join per token
+        if parts[-1] and on_token is not None:
+            on_token(parts[-1])
+        return emitted, False
+    text = "".join(parts)
+    cut, hit = safe_prefix(text, stops)
+    if cut > emitted and on_token is not None:
+        on_token(text[emitted:cut])
+    return max(emitted, cut), hit
+
+
+def final_text(llm: Any, out: list[int], prompt: list[int], stops: tuple[str, ...]) -> str:
+    """An answer's text from its tokens, cut at the first stop string (not yet stripped)."""
+    text = str(llm.detokenize(out, prev_tokens=prompt).decode("utf-8", errors="replace"))
+    for s in stops:
+        if s in text:
+            text = text[: text.index(s)]
+    return text
+
+
 class Runtime:
     """A loaded model plus its adapter state."""
 
@@ -366,15 +394,7 @@ class Runtime:
         self, parts: list[str], stops: tuple[str, ...], on_token: TokenCallback | None
     ) -> bool:
         """Emit newly safe text; True once a stop string has appeared (never shown)."""
-        if not stops:  # chat-template models: every piece is safe, skip the re-join per token
-            if parts[-1] and on_token is not None:
-                on_token(parts[-1])
-            return False
-        text = "".join(parts)
-        cut, hit = safe_prefix(text, stops)
-        if cut > self._emitted and on_token is not None:
-            on_token(text[self._emitted : cut])
-        self._emitted = max(self._emitted, cut)
+        self._emitted, hit = emit_visible(parts, stops, self._emitted, on_token)
         return hit
 
     def generate(
@@ -438,10 +458,7 @@ class Runtime:
         finally:
             stream.close()
         end = time.perf_counter()
-        text = llm.detokenize(out, prev_tokens=tokens).decode("utf-8", errors="replace")
-        for s in rendered.stop:
-            if s in text:
-                text = text[: text.index(s)]
+        text = final_text(llm, out, tokens, rendered.stop)
         n = len(out)
         return Generation(
             text=text.strip(),
